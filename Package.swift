@@ -1,0 +1,57 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "appattach",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "appattachctl", targets: ["appattachctl"]),
+        .executable(name: "appattach-bench", targets: ["appattach-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C libraries, each wrapped once.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib",
+                       pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CSystemd", path: "Sources/CSystemd",
+                       pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CACL", path: "Sources/CACL",
+                       pkgConfig: "libacl", providers: [.apt(["libacl1-dev"])]),
+        .target(name: "CLinuxShims", path: "Sources/CLinuxShims"),
+
+        // System interfaces: syscalls, files, ACLs.
+        .target(name: "LinuxSystem", dependencies: ["CLinuxShims", "CACL"]),
+
+        // Formats.
+        .target(name: "ZipArchive", dependencies: ["CZlib", "LinuxSystem"]),
+        .target(name: "MSIX", dependencies: [
+            "ZipArchive", "LinuxSystem",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "DiskImage", dependencies: ["LinuxSystem"]),
+
+        // Image building: MSIX package(s) -> filesystem -> VHD/VHDX/EROFS.
+        .target(name: "Expand", dependencies: ["MSIX", "DiskImage", "LinuxSystem"]),
+
+        // Executables.
+        .executableTarget(name: "appattachctl", dependencies: [
+            "MSIX", "DiskImage", "Expand", "LinuxSystem",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "appattach-bench", dependencies: [
+            "MSIX", "DiskImage", "Expand", "LinuxSystem",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Tests.
+        .testTarget(name: "MSIXTests", dependencies: ["MSIX", "ZipArchive", "TestSupport"]),
+        .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", "TestSupport"]),
+        .testTarget(name: "ExpandTests", dependencies: ["Expand", "MSIX", "DiskImage", "LinuxSystem", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["LinuxSystem"], path: "Tests/TestSupport"),
+    ]
+)

@@ -1,0 +1,44 @@
+// Linux interfaces that Swift cannot import on its own: ioctl numbers built by
+// the _IO* macros, <linux/loop.h> structures, and system calls without a glibc
+// wrapper. Every symbol is prefixed `appattach_`.
+#ifndef APPATTACH_CLINUXSHIMS_H
+#define APPATTACH_CLINUXSHIMS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <linux/loop.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+
+extern const unsigned long appattach_LOOP_CTL_GET_FREE;
+extern const unsigned long appattach_LOOP_CONFIGURE;
+extern const unsigned long appattach_LOOP_SET_FD;
+extern const unsigned long appattach_LOOP_SET_STATUS64;
+extern const unsigned long appattach_LOOP_GET_STATUS64;
+extern const unsigned long appattach_LOOP_CLR_FD;
+extern const unsigned long appattach_BLKGETSIZE64;
+extern const unsigned long appattach_FICLONE;
+
+extern const int appattach_FALLOC_FL_INSERT_RANGE;
+extern const int appattach_FALLOC_FL_KEEP_SIZE;
+extern const int appattach_FALLOC_FL_PUNCH_HOLE;
+
+/// fallocate(2) with 64-bit offsets.
+int appattach_fallocate(int fd, int mode, int64_t offset, int64_t length);
+
+/// copy_file_range(2), called through syscall(2) so that old glibc works too.
+int64_t appattach_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out,
+                                  uint64_t length, unsigned int flags);
+
+/// openat2(2) with RESOLVE_* flags (no glibc wrapper in Debian 12).
+int appattach_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+
+extern const uint64_t appattach_RESOLVE_BENEATH;
+extern const uint64_t appattach_RESOLVE_NO_SYMLINKS;
+extern const uint64_t appattach_RESOLVE_NO_MAGICLINKS;
+extern const uint64_t appattach_RESOLVE_NO_XDEV;
+
+#endif

@@ -1,0 +1,39 @@
+#define _GNU_SOURCE
+#include "CLinuxShims.h"
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
+
+const unsigned long appattach_LOOP_CTL_GET_FREE = LOOP_CTL_GET_FREE;
+const unsigned long appattach_LOOP_CONFIGURE = LOOP_CONFIGURE;
+const unsigned long appattach_LOOP_SET_FD = LOOP_SET_FD;
+const unsigned long appattach_LOOP_SET_STATUS64 = LOOP_SET_STATUS64;
+const unsigned long appattach_LOOP_GET_STATUS64 = LOOP_GET_STATUS64;
+const unsigned long appattach_LOOP_CLR_FD = LOOP_CLR_FD;
+const unsigned long appattach_BLKGETSIZE64 = BLKGETSIZE64;
+const unsigned long appattach_FICLONE = FICLONE;
+
+const int appattach_FALLOC_FL_INSERT_RANGE = FALLOC_FL_INSERT_RANGE;
+const int appattach_FALLOC_FL_KEEP_SIZE = FALLOC_FL_KEEP_SIZE;
+const int appattach_FALLOC_FL_PUNCH_HOLE = FALLOC_FL_PUNCH_HOLE;
+
+const uint64_t appattach_RESOLVE_BENEATH = RESOLVE_BENEATH;
+const uint64_t appattach_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS;
+const uint64_t appattach_RESOLVE_NO_MAGICLINKS = RESOLVE_NO_MAGICLINKS;
+const uint64_t appattach_RESOLVE_NO_XDEV = RESOLVE_NO_XDEV;
+
+int appattach_fallocate(int fd, int mode, int64_t offset, int64_t length) {
+    return fallocate(fd, mode, (off_t)offset, (off_t)length);
+}
+
+int64_t appattach_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out,
+                                  uint64_t length, unsigned int flags) {
+    return (int64_t)syscall(SYS_copy_file_range, fd_in, (loff_t *)off_in, fd_out,
+                            (loff_t *)off_out, (size_t)length, flags);
+}
+
+int appattach_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {
+    struct open_how how = { .flags = flags, .mode = mode, .resolve = resolve };
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
