@@ -35,7 +35,10 @@ let package = Package(
         .target(name: "DiskImage", dependencies: ["LinuxSystem"]),
 
         // Image building: MSIX package(s) -> filesystem -> VHD/VHDX/EROFS.
-        .target(name: "Expand", dependencies: ["MSIX", "DiskImage", "LinuxSystem"]),
+        .target(name: "Expand", dependencies: [
+            "MSIX", "DiskImage", "LinuxSystem",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
 
         // Executables.
         .executableTarget(name: "appattachctl", dependencies: [
@@ -48,6 +51,7 @@ let package = Package(
         ]),
 
         // Tests.
+        .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem", "TestSupport"]),
         .testTarget(name: "MSIXTests", dependencies: ["MSIX", "ZipArchive", "TestSupport"]),
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", "TestSupport"]),
         .testTarget(name: "ExpandTests", dependencies: ["Expand", "MSIX", "DiskImage", "LinuxSystem", "TestSupport"]),

@@ -1,0 +1,62 @@
+import Glibc
+
+/// One line of `/proc/self/mountinfo`.
+public struct MountEntry: Sendable, Equatable {
+    /// Mount id.
+    public let id: Int
+    /// Parent mount id.
+    public let parentID: Int
+    /// `major:minor` of the mounted device.
+    public let device: String
+    /// The directory inside the source filesystem that is mounted (`/` for a whole filesystem).
+    public let root: String
+    /// Where it is mounted.
+    public let mountPoint: String
+    /// Per-mount options (`ro,nosuid,nodev,…`).
+    public let options: [String]
+    /// Filesystem type.
+    public let filesystemType: String
+    /// The mount source (`/dev/loop3`, or the file for a file-backed EROFS).
+    public let source: String
+}
+
+/// The kernel's table of mounts, read from `/proc/self/mountinfo`: the truth about what is
+/// mounted, whatever any record says.
+public enum MountTable {
+    /// Every mount visible to this process.
+    public static func read(from path: String = "/proc/self/mountinfo") throws -> [MountEntry] {
+        try parse(SysfsFile.read(path))
+    }
+
+    /// Parses mountinfo text (see proc(5)); fields are space-separated with octal escapes.
+    public static func parse(_ text: String) -> [MountEntry] {
+        text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+            guard let dash = fields.firstIndex(of: "-"), dash >= 6, fields.count >= dash + 3,
+                  let id = Int(fields[0]), let parent = Int(fields[1]) else { return nil }
+            return MountEntry(id: id, parentID: parent, device: fields[2],
+                              root: unescape(fields[3]), mountPoint: unescape(fields[4]),
+                              options: fields[5].split(separator: ",").map(String.init),
+                              filesystemType: fields[dash + 1], source: unescape(fields[dash + 2]))
+        }
+    }
+
+    /// Decodes `\040`-style octal escapes (space, tab, newline, backslash).
+    static func unescape(_ s: String) -> String {
+        guard s.contains("\\") else { return s }
+        var out: [UInt8] = []
+        let bytes = Array(s.utf8)
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "\\"), i + 3 < bytes.count,
+               let v = UInt8(String(decoding: bytes[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                out.append(v)
+                i += 4
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Glibc
+import LinuxSystem
+import Testing
+import TestSupport
+
+/// Real loop devices: attach with an offset, mount, relinquish, unmount, and check that
+/// autoclear released the device.
+@Suite("loop devices", .serialized,
+       .enabled(if: TestEnvironment.hasLoopDevices, "needs root and /dev/loop-control"),
+       .enabled(if: TestEnvironment.hasTool("mkfs.erofs"), "needs mkfs.erofs"))
+struct LoopDeviceTests {
+    @Test("attach at an offset, mount read-only, unmount, device released")
+    func attachMountRelease() throws {
+        let dir = TestEnvironment.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/tree", withIntermediateDirectories: true)
+        try "hello\n".write(toFile: dir + "/tree/greeting", atomically: false, encoding: .utf8)
+        try ExternalCommand("mkfs.erofs", ["--quiet", dir + "/fs", dir + "/tree"]).run()
+        // Put the filesystem 1 MiB into a file, with junk around it, as a disk image would.
+        let fs = try Data(contentsOf: URL(fileURLWithPath: dir + "/fs"))
+        var image = Data(repeating: 0xAB, count: 1 << 20)
+        image.append(fs)
+        image.append(Data(repeating: 0xCD, count: 4096))
+        try image.write(to: URL(fileURLWithPath: dir + "/image"))
+
+        let device = try LoopDevice.attach(backingFile: dir + "/image", .init(
+            offset: 1 << 20, sizeLimit: UInt64(fs.count), directIO: true, blockSize: 4096, tag: "appattach-test"))
+        let number = device.number
+        #expect(try SysfsFile.read("/sys/block/loop\(number)/loop/offset") == "1048576")
+        #expect(try SysfsFile.read("/sys/block/loop\(number)/loop/autoclear") == "1")
+        #expect(try SysfsFile.read("/sys/block/loop\(number)/ro") == "1")
+
+        try FileManager.default.createDirectory(atPath: dir + "/mnt", withIntermediateDirectories: false)
+        try Mount.mountReadOnly(source: device.path, target: dir + "/mnt", type: "erofs")
+        device.relinquish()
+        #expect(try String(contentsOfFile: dir + "/mnt/greeting", encoding: .utf8) == "hello\n")
+        let entry = try #require(try MountTable.read().first { $0.mountPoint == dir + "/mnt" })
+        #expect(entry.options.contains("ro") && entry.options.contains("nosuid") && entry.options.contains("nodev"))
+
+        try Mount.unmount(dir + "/mnt")
+        // Autoclear: the device lets go of its backing file once the filesystem is gone.
+        var released = false
+        for _ in 0..<200 {
+            if (try? SysfsFile.read("/sys/block/loop\(number)/loop/backing_file")) == nil { released = true; break }
+            usleep(10_000)
+        }
+        #expect(released)
+    }
+
+    @Test("busy unmount is refused with EBUSY, not done lazily")
+    func busyUnmountRefused() throws {
+        let dir = TestEnvironment.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/tree", withIntermediateDirectories: true)
+        try "x".write(toFile: dir + "/tree/file", atomically: false, encoding: .utf8)
+        try ExternalCommand("mkfs.erofs", ["--quiet", dir + "/fs", dir + "/tree"]).run()
+        let device = try LoopDevice.attach(backingFile: dir + "/fs", .init(tag: "appattach-test"))
+        try FileManager.default.createDirectory(atPath: dir + "/mnt", withIntermediateDirectories: false)
+        try Mount.mountReadOnly(source: device.path, target: dir + "/mnt", type: "erofs")
+        device.relinquish()
+        let fd = open(dir + "/mnt/file", O_RDONLY)
+        #expect(fd >= 0)
+        #expect(throws: SystemCallError("umount", dir + "/mnt", errno: EBUSY)) { try Mount.unmount(dir + "/mnt") }
+        close(fd)
+        try Mount.unmount(dir + "/mnt")
+    }
+}
