@@ -40,6 +40,12 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
+        // Staging: images on loop devices, mounted read-only; destaging; reconciliation.
+        .target(name: "Staging", dependencies: [
+            "DiskImage", "LinuxSystem",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+
         // Executables.
         .executableTarget(name: "appattachctl", dependencies: [
             "MSIX", "DiskImage", "Expand", "LinuxSystem",
@@ -55,6 +61,7 @@ let package = Package(
         .testTarget(name: "MSIXTests", dependencies: ["MSIX", "ZipArchive", "TestSupport"]),
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", "TestSupport"]),
         .testTarget(name: "ExpandTests", dependencies: ["Expand", "MSIX", "DiskImage", "LinuxSystem", "TestSupport"]),
+        .testTarget(name: "StagingTests", dependencies: ["Staging", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .target(name: "TestSupport", dependencies: ["LinuxSystem"], path: "Tests/TestSupport"),
     ]

@@ -155,6 +155,11 @@ public final class LoopDevice: @unchecked Sendable {
 
     deinit { relinquish() }
 
+    /// `LOOP_CLR_FD` on an open loop device that is not ours to own (reconciliation).
+    public static func clear(descriptor: Int32) -> Bool {
+        ioctl(descriptor, appattach_LOOP_CLR_FD, 0) == 0
+    }
+
     /// 10 ms plus up to 240 ms scaled by the attempt, randomised so that racing processes spread out.
     static func backOff(_ attempt: Int) {
         let maxMicros = 10_000 + 240_000 * min(attempt, 64) / 64

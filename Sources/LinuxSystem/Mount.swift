@@ -33,6 +33,30 @@ public enum Mount {
         }
     }
 
+    /// Whether something holds `target` (a working directory, an open file, a mapping, a mount
+    /// below it), asked the kernel way: `umount2(MNT_EXPIRE)` fails with `EBUSY` on a busy mount
+    /// and only marks an idle one as expired. A second `MNT_EXPIRE` would unmount a marked mount,
+    /// so the mark is cleared again right away: the kernel drops it when the mount's reference
+    /// count is put, which opening and closing the mount point does. So this never unmounts.
+    public static func isBusy(_ target: String) throws -> Bool {
+        while umount2(target, Int32(MNT_EXPIRE) | Int32(UMOUNT_NOFOLLOW)) != 0 {
+            switch errno {
+            case EINTR:
+                continue
+            case EAGAIN:
+                let fd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                if fd >= 0 { close(fd) }
+                return false
+            case EBUSY:
+                return true
+            default:
+                throw SystemCallError("umount(MNT_EXPIRE)", target)
+            }
+        }
+        // Only an already-marked mount is unmounted by MNT_EXPIRE; ours are never left marked.
+        throw SystemCallError("umount(MNT_EXPIRE)", target, errno: EINVAL)
+    }
+
     /// Unmounts `target`. Never lazily: a busy mount (`EBUSY`) is an error the caller must
     /// handle, because it means something still runs from it.
     public static func unmount(_ target: String) throws {

@@ -66,3 +66,23 @@ struct LoopDeviceTests {
         try Mount.unmount(dir + "/mnt")
     }
 }
+
+@Suite("busy check", .serialized, .enabled(if: TestEnvironment.isRoot, "needs root to mount"))
+struct BusyCheckTests {
+    @Test("asking whether an idle mount is busy, twice, never unmounts it")
+    func isBusyNeverUnmounts() throws {
+        let dir = TestEnvironment.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/a", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir + "/b", withIntermediateDirectories: true)
+        try Mount.bindReadOnly(source: dir + "/a", target: dir + "/b")
+        defer { umount2(dir + "/b", 0) }
+        #expect(try Mount.isBusy(dir + "/b") == false)
+        #expect(try Mount.isBusy(dir + "/b") == false)
+        #expect(try MountTable.read().contains { $0.mountPoint == dir + "/b" })
+        let fd = open(dir + "/b", O_RDONLY | O_DIRECTORY)
+        #expect(try Mount.isBusy(dir + "/b") == true)
+        close(fd)
+        try Mount.unmount(dir + "/b")
+    }
+}

@@ -1,0 +1,49 @@
+import Glibc
+
+/// Finds the packages in a mounted image: every folder holding an `AppxManifest.xml`, at the
+/// image's root or one level below (the root directory given at expand time). The folder's name
+/// is the PackageFullName, as Windows' stager takes it.
+enum PackageDiscovery {
+    /// (PackageFullName, folder path) pairs, sorted by name.
+    static func packages(in root: String) -> [(String, String)] {
+        var found: [(String, String)] = []
+        for first in subdirectories(of: root) {
+            let path = root + "/" + first
+            if isPackage(path) {
+                found.append((first, path))
+                continue
+            }
+            for second in subdirectories(of: path) where isPackage(path + "/" + second) {
+                found.append((second, path + "/" + second))
+            }
+        }
+        return found.sorted { $0.0 < $1.0 }
+    }
+
+    /// A PackageFullName is `Name_Version_Arch_ResourceId_PublisherId`: five fields, no slash,
+    /// no leading dot. Anything else in an image is not exposed.
+    static func isValidFullName(_ name: String) -> Bool {
+        !name.hasPrefix(".") && !name.contains("/") && name.split(separator: "_", omittingEmptySubsequences: false).count == 5
+    }
+
+    private static func isPackage(_ dir: String) -> Bool {
+        var st = stat()
+        return lstat(dir + "/AppxManifest.xml", &st) == 0 && st.st_mode & S_IFMT == S_IFREG
+            && isValidFullName(String(dir.split(separator: "/").last ?? ""))
+    }
+
+    private static func subdirectories(of dir: String) -> [String] {
+        guard let d = opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            guard name != ".", name != ".." else { continue }
+            var st = stat()
+            if lstat(dir + "/" + name, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR { names.append(name) }
+        }
+        return names
+    }
+}

@@ -1,0 +1,148 @@
+import Glibc
+import LinuxSystem
+
+/// Stages an image: maps the filesystem's bytes with a loop device (or mounts a bare EROFS
+/// file directly), mounts it `ro,nosuid,nodev` at `images/<image-id>`, and exposes each package
+/// at `packages/<PackageFullName>` with a read-only bind mount. Staging an image that is already
+/// staged finishes whatever is missing and says so.
+public struct Stage: Sendable {
+    /// Where mounts and records go.
+    public let paths: StagingPaths
+    /// Reads an image's container and partition table and says which bytes to map.
+    public let mapper: @Sendable (String) throws -> ImageMapping
+
+    public init(paths: StagingPaths = StagingPaths(), mapper: @escaping @Sendable (String) throws -> ImageMapping) {
+        self.paths = paths
+        self.mapper = mapper
+    }
+
+    /// What staging did.
+    public enum Outcome: Sendable, Equatable {
+        /// Newly staged.
+        case staged(StagedImage)
+        /// It was staged already (anything missing, such as a package's bind mount, was completed).
+        case alreadyStaged(StagedImage)
+
+        /// The staged image either way.
+        public var image: StagedImage {
+            switch self { case .staged(let i), .alreadyStaged(let i): i }
+        }
+    }
+
+    /// Stages the image at `imagePath`.
+    public func run(_ imagePath: String) throws -> Outcome {
+        guard geteuid() == 0 else { throw StagingError("\(imagePath): staging needs root") }
+        let path = try Self.canonical(imagePath)
+        let file = try OpenFile.openForReading(path)
+        let mapping = try mapper(path)
+        let id = try ImageID.compute(file: file, mapping: mapping)
+        try Self.makeDirectory(paths.runtime, mode: 0o755)
+        try Self.makeDirectory(paths.images, mode: 0o700)
+        try Self.makeDirectory(paths.packages, mode: 0o755)
+        try Self.makeDirectory(paths.records, mode: 0o700)
+
+        let mountPoint = paths.imageMountPoint(id)
+        let mounts = try MountTable.read()
+        if let existing = mounts.first(where: { $0.mountPoint == mountPoint }) {
+            let image = try exposePackages(StagedImage(
+                id: id, imagePath: path, mapping: mapping, mountPoint: mountPoint,
+                loopDevice: existing.source.hasPrefix("/dev/loop") ? existing.source : nil, packages: []))
+            return .alreadyStaged(image)
+        }
+
+        try Self.makeDirectory(mountPoint, mode: 0o700)
+        let loopDevice: String?
+        do {
+            loopDevice = try mountFilesystem(path: path, mapping: mapping, at: mountPoint, id: id)
+        } catch {
+            rmdir(mountPoint)
+            throw error
+        }
+        let image = StagedImage(id: id, imagePath: path, mapping: mapping, mountPoint: mountPoint,
+                                loopDevice: loopDevice, packages: [])
+        do {
+            return .staged(try exposePackages(image))
+        } catch {
+            // Leave nothing half-made: take back the binds made so far and the image mount.
+            for entry in StagedMounts(paths: paths).packageMounts(ofImageAt: mountPoint) {
+                try? Mount.unmount(entry.mountPoint)
+                rmdir(entry.mountPoint)
+            }
+            try? Mount.unmount(mountPoint)
+            rmdir(mountPoint)
+            throw error
+        }
+    }
+
+    /// Mounts the filesystem and returns the loop device used, if any.
+    private func mountFilesystem(path: String, mapping: ImageMapping, at mountPoint: String, id: String) throws -> String? {
+        let fsType = mapping.filesystem.rawValue
+        // ext4 images copied while mounted may want journal recovery, which a read-only device
+        // cannot do; `noload` mounts them as they are.
+        let data: String? = mapping.filesystem == .ext4 ? "noload" : nil
+        if mapping.isBareFilesystem && mapping.filesystem == .erofs {
+            // Kernels with EROFS_FS_BACKED_BY_FILE (6.12+) mount the file itself: no loop device.
+            do {
+                try Mount.mountReadOnly(source: path, target: mountPoint, type: "erofs")
+                return nil
+            } catch let error as SystemCallError where error.errno == ENOTBLK || error.errno == EINVAL {
+                // Older kernel: fall through to a loop device.
+            }
+        }
+        let useDirectIO = (mapping.blockSize ?? 0) >= 4096 && mapping.offset % 4096 == 0
+        let device = try LoopDevice.attach(backingFile: path, .init(
+            offset: mapping.offset, sizeLimit: mapping.length, directIO: useDirectIO,
+            blockSize: useDirectIO ? 4096 : 0, tag: StagingPaths.loopTag(id)))
+        do {
+            try Mount.mountReadOnly(source: device.path, target: mountPoint, type: fsType, data: data)
+        } catch {
+            device.detach()
+            throw StagingError("\(path): cannot mount the \(fsType) filesystem at byte \(mapping.offset): \(error)")
+        }
+        device.relinquish()
+        return device.path
+    }
+
+    /// Bind-mounts every package of the mounted image that is not exposed yet, and writes the record.
+    func expose(_ image: StagedImage) throws -> StagedImage {
+        var image = image
+        image.packages = []
+        return try exposePackages(image)
+    }
+
+    private func exposePackages(_ image: StagedImage) throws -> StagedImage {
+        var image = image
+        let mounts = try MountTable.read()
+        for (fullName, source) in PackageDiscovery.packages(in: image.mountPoint) {
+            let target = paths.packageMountPoint(fullName)
+            if let existing = mounts.first(where: { $0.mountPoint == target }) {
+                guard existing.device == mounts.first(where: { $0.mountPoint == image.mountPoint })?.device else {
+                    throw StagingError("\(image.imagePath): package \(fullName) is already staged from another image")
+                }
+            } else {
+                try Self.makeDirectory(target, mode: 0o755)
+                do {
+                    try Mount.bindReadOnly(source: source, target: target)
+                } catch {
+                    rmdir(target)
+                    throw error
+                }
+            }
+            image.packages.append(StagedPackage(fullName: fullName, source: source, mountPoint: target))
+        }
+        try StagingRecords(paths: paths).save(image)
+        return image
+    }
+
+    static func canonical(_ path: String) throws -> String {
+        guard let resolved = realpath(path, nil) else {
+            throw StagingError("\(path): \(String(cString: strerror(errno)))")
+        }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    static func makeDirectory(_ path: String, mode: mode_t) throws {
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw SystemCallError("mkdir", path) }
+    }
+}
