@@ -62,6 +62,8 @@ public struct AppxManifest: Codable, Sendable, Equatable {
         public var square44x44Logo: String?
         /// What registration acts on.
         public var extensions: ApplicationExtensions
+        /// freedesktop menu categories (`appattach:DesktopEntry Categories`), for Linux packages.
+        public var desktopCategories: [String]
     }
 
     /// Parses AppxManifest.xml. The error is `.invalidManifest` or `.invalidIdentity`, without a file name.
@@ -109,6 +111,8 @@ public struct AppxManifest: Codable, Sendable, Equatable {
                            displayName: visual?.attribute("DisplayName"), description: visual?.attribute("Description"),
                            square150x150Logo: visual?.attribute("Square150x150Logo"),
                            square44x44Logo: visual?.attribute("Square44x44Logo"),
-                           extensions: ApplicationExtensions(node.child("Extensions"), applicationExecutable: executable))
+                           extensions: ApplicationExtensions(node.child("Extensions"), applicationExecutable: executable),
+                           desktopCategories: (node.child("DesktopEntry")?.attribute("Categories") ?? "")
+                               .split(separator: ";").map(String.init))
     }
 }

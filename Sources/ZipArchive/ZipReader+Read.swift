@@ -84,9 +84,13 @@ extension ZipReader {
                 case .finished: finished = true
                 case .progressed: break
                 case .needsInput:
-                    if inflater.pendingInput == 0 && inputRemaining == 0 {
+                    guard inflater.pendingInput == 0 && inputRemaining == 0 else { break }
+                    // Some packers end the data with a full flush and never write a final
+                    // block; the stream is complete if it gave every declared byte.
+                    guard produced + UInt64(filled) == entry.uncompressedSize else {
                         throw ZipError.corrupt(path, "'\(entry.name)' ends before its deflate stream does")
                     }
+                    finished = true
                 }
                 if produced + UInt64(filled) > entry.uncompressedSize {
                     throw ZipError(.dataMismatch, file: path, "'\(entry.name)' inflates to more than its declared \(entry.uncompressedSize) bytes")
