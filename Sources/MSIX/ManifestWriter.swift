@@ -39,7 +39,7 @@ struct ManifestWriter {
         x += "  </Properties>\n  <Dependencies>\n"
         x += "    <TargetDeviceFamily Name=\"Linux.All\" MinVersion=\"0.0.0.0\" MaxVersionTested=\"0.0.0.0\" />\n"
         x += "  </Dependencies>\n  <Resources>\n    <Resource Language=\"en-us\" />\n  </Resources>\n"
-        x += "  <Applications>\n    <Application Id=\"\(Self.applicationId)\"\(attr("Executable", executable))"
+        x += "  <Applications>\n    <Application Id=\"\(Self.applicationId)\"\(attr("Executable", windowsPath(executable)))"
         x += " EntryPoint=\"Linux.Executable\">\n"
         x += "      <uap:VisualElements\(attr("DisplayName", displayName))\(attr("Description", description ?? displayName))"
         x += "\(attr("Square150x150Logo", logo.map(windowsPath)))\(attr("Square44x44Logo", logo.map(windowsPath)))"
