@@ -1,7 +1,21 @@
 import ArgumentParser
+import MSIX
 
-/// Placeholder until the command is written.
-struct VerifyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "verify", abstract: "(not yet available)")
-    func run() async throws { throw ValidationError("verify is not available yet") }
+/// `appattachctl verify PKG...`: checks each package's block map, hashes and signature digests.
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check MSIX packages against their block maps.",
+        discussion: "Checks the ZIP structure, that AppxBlockMap.xml lists exactly the payload files, the SHA-256 of every 64 KiB block, content types, and the signature's digests when signed. The PKCS#7 signature and its certificate chain are not checked."
+    )
+
+    @Argument(help: ArgumentHelp("Packages to verify.", valueName: "package"))
+    var packages: [String]
+
+    func run() throws {
+        for path in packages {
+            let report = try MSIXPackage.open(path).verify()
+            print("\(path): OK (\(report.fileCount) files, \(report.blockCount) blocks, signature \(report.signaturePresent ? "present" : "absent"))")
+        }
+    }
 }

@@ -1,2 +1,0 @@
-import Testing
-@Test func placeholderMSIXTests() { #expect(Bool(true)) }
