@@ -92,7 +92,7 @@ vm_build() {
     --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
     --customize-hook="$hook \"\$1\"" \
     --customize-hook='cp "$1"/boot/vmlinuz-* '"$out.tmp"'/vmlinuz; cp "$1"/boot/initrd.img-* '"$out.tmp"'/initrd.img' \
-    "$SUITE" "$out.tmp/rootfs" "${mirror[@]}" >"$CACHE/vm-build.log" 2>&1 ||
+    "$SUITE" "$out.tmp/rootfs" "${mirror[@]}" >"$CACHE/vm-build.log" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- ||
     { tail -n 30 "$CACHE/vm-build.log" >&2; rm -rf "$out.tmp"; die "mmdebstrap failed (log: $CACHE/vm-build.log)"; }
   unset IFS
   # No partition table: the kernel boots with root=/dev/vda.
