@@ -26,7 +26,7 @@ public enum TestEnvironment {
     /// True when `tool` is found on PATH.
     public static func hasTool(_ tool: String) -> Bool {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin:/usr/sbin:/sbin"
-        for dir in path.split(separator: ":") + ["/usr/sbin", "/sbin"] {
+        for dir in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"] {
             if access("\(dir)/\(tool)", X_OK) == 0 { return true }
         }
         return false
@@ -34,7 +34,8 @@ public enum TestEnvironment {
 
     /// A fresh empty directory under the system temp dir; the caller removes it.
     public static func makeTemporaryDirectory(_ prefix: String = "appattach-test") -> String {
-        var template = Array("\(NSTemporaryDirectory())/\(prefix)-XXXXXX".utf8CString)
+        let tmp = NSTemporaryDirectory().hasSuffix("/") ? String(NSTemporaryDirectory().dropLast()) : NSTemporaryDirectory()
+        var template = Array("\(tmp)/\(prefix)-XXXXXX".utf8CString)
         let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(p != nil, "mkdtemp failed")
         return String(cString: p!)
