@@ -108,10 +108,10 @@ public enum DiskImageReader {
             if case let .zero(l) = e { return sum + l }
             return sum
         }
-        let unit = blockSize.map { " (block size \($0))" } ?? ""
+        let unit = blockSize.map { ", block size \($0)" } ?? ""
         if absent > 0 {
-            return "\(absent) bytes of the filesystem's range are in blocks that are not allocated\(unit); a loop device would need them stored"
+            return "\(absent) bytes of the filesystem's range are in blocks the image does not store (absent or zero blocks\(unit)); a loop device can only map stored data"
         }
-        return "the filesystem's blocks are stored in \(extents.count) separate pieces, not contiguously in order\(unit)"
+        return "the filesystem's blocks are stored in separate pieces, not contiguously in order (\(extents.count) extents\(unit))"
     }
 }
