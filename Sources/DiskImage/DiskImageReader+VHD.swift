@@ -7,6 +7,8 @@ extension DiskImageReader {
         // (qemu `vpc_open` comment), so it is the one used here.
         let size = footer.currentSize
         guard size > 0, size % 512 == 0 else { throw DiskFormatError("VHD current size \(size) is not a positive multiple of 512") }
+        // The format's sector numbers are 32-bit; nothing writes VHDs above 2 TiB.
+        guard size <= 2 * 1024 * Size.gib else { throw DiskFormatError("VHD current size \(size) is above the format's 2 TiB limit") }
         let dataEnd = image.size - UInt64(VHDFooter.size)
         let id = GUID(textOrder: footer.uniqueID).description
         switch footer.diskType {

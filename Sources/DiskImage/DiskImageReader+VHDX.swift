@@ -32,8 +32,10 @@ extension DiskImageReader {
         }
         let (batRegion, metadataRegion) = try regions.validate(fileSize: image.size, log: log)
 
-        let metadata = try VHDXMetadata(decodingRegion: try image.read("VHDX metadata region", at: metadataRegion.fileOffset,
-                                                                       count: Int(metadataRegion.length)))
+        let metadataTable = try image.read("VHDX metadata table", at: metadataRegion.fileOffset, count: VHDXMetadata.tableSize)
+        let metadata = try VHDXMetadata(table: metadataTable, regionLength: UInt64(metadataRegion.length)) { offset, length in
+            try image.read("VHDX metadata item", at: metadataRegion.fileOffset + offset, count: length)
+        }
         let bat = VHDXBAT(blockSize: UInt64(metadata.blockSize), logicalSectorSize: UInt64(metadata.logicalSectorSize),
                           virtualDiskSize: metadata.virtualDiskSize, hasParent: metadata.hasParent)
         guard bat.entryCount * 8 <= UInt64(batRegion.length) else {

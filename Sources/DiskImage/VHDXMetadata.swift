@@ -78,37 +78,52 @@ public struct VHDXMetadata: Equatable, Sendable {
         return b
     }
 
-    /// Parses a whole metadata region (`region` holds all of it, as read from the file).
-    /// Every item offset and length is checked against the region; unknown required items refuse.
+    /// Parses a whole metadata region held in memory.
     public init(decodingRegion region: [UInt8]) throws(DiskFormatError) {
-        guard region.count >= Self.tableSize, region.matches("metadata") else {
+        guard region.count >= Self.tableSize else { throw DiskFormatError("VHDX metadata region is shorter than its table") }
+        do {
+            try self.init(table: Array(region[0..<Self.tableSize]), regionLength: UInt64(region.count)) { offset, length in
+                region.bytes(Int(offset), length)
+            }
+        } catch let error as DiskFormatError {
+            throw error
+        } catch {
+            throw DiskFormatError("\(error)")
+        }
+    }
+
+    /// Parses the 64 KiB metadata table and reads the known items through `readItem(offset
+    /// within the region, length)`. Every item offset and length is checked against the region
+    /// before it is read; unknown required items refuse; unknown optional items are not read.
+    public init(table: [UInt8], regionLength: UInt64, readItem: (UInt64, Int) throws -> [UInt8]) throws {
+        guard table.count >= Self.tableSize, table.matches("metadata") else {
             throw DiskFormatError("no VHDX metadata table signature 'metadata'")
         }
-        let count = Int(region.le16(10))
+        let count = Int(table.le16(10))
         guard count <= Self.maxEntries else { throw DiskFormatError("VHDX metadata table has \(count) entries (at most 2047)") }
-        var items: [GUID: [UInt8]] = [:]
+        let known = [Self.fileParametersGuid, Self.virtualDiskSizeGuid, Self.page83Guid,
+                     Self.logicalSectorSizeGuid, Self.physicalSectorSizeGuid, Self.parentLocatorGuid]
+        var items: [GUID: (offset: UInt64, length: UInt64)] = [:]
         for i in 0..<count {
             let o = 32 + 32 * i
-            let id = GUID(mixedEndian: region, at: o)
-            let offset = Int(region.le32(o + 16)), length = Int(region.le32(o + 20))
-            let flags = region.le32(o + 24)
+            let id = GUID(mixedEndian: table, at: o)
+            let offset = UInt64(table.le32(o + 16)), length = UInt64(table.le32(o + 20))
+            let flags = table.le32(o + 24)
             if length > 0 {
-                guard offset >= Self.tableSize, offset <= region.count, length <= region.count - offset else {
+                guard offset >= UInt64(Self.tableSize), offset <= regionLength, length <= regionLength - offset else {
                     throw DiskFormatError("VHDX metadata item \(id) at \(offset) length \(length) lies outside the metadata region")
                 }
             }
-            let known = [Self.fileParametersGuid, Self.virtualDiskSizeGuid, Self.page83Guid,
-                         Self.logicalSectorSizeGuid, Self.physicalSectorSizeGuid, Self.parentLocatorGuid]
             guard known.contains(id) || flags & Self.isRequired == 0 else {
                 throw DiskFormatError("VHDX has an unknown required metadata item \(id); this reader cannot load it")
             }
             guard items[id] == nil else { throw DiskFormatError("VHDX metadata item \(id) appears twice") }
-            items[id] = length > 0 ? region.bytes(offset, length) : []
+            items[id] = (offset, length)
         }
-        func item(_ id: GUID, _ name: String, _ size: Int) throws(DiskFormatError) -> [UInt8] {
-            guard let data = items[id] else { throw DiskFormatError("VHDX metadata lacks the \(name) item") }
-            guard data.count >= size else { throw DiskFormatError("VHDX metadata \(name) item is \(data.count) bytes, expected \(size)") }
-            return data
+        func item(_ id: GUID, _ name: String, _ size: Int) throws -> [UInt8] {
+            guard let (offset, length) = items[id] else { throw DiskFormatError("VHDX metadata lacks the \(name) item") }
+            guard length == UInt64(size) else { throw DiskFormatError("VHDX metadata \(name) item is \(length) bytes, expected \(size)") }
+            return try readItem(offset, size)
         }
         let fp = try item(Self.fileParametersGuid, "file parameters", 8)
         blockSize = fp.le32(0)
