@@ -51,13 +51,28 @@ extension DiskImageReader {
             return container
         }
         let table = try image.read("VHDX BAT", at: batRegion.fileOffset, count: Int(bat.entryCount * 8))
+        let structures: [(String, Range<UInt64>)] = [
+            ("header section", 0..<VHDXLayout.headerSectionSize), ("log", log),
+            ("metadata region", metadataRegion.fileOffset..<(metadataRegion.fileOffset + UInt64(metadataRegion.length))),
+            ("BAT", batRegion.fileOffset..<(batRegion.fileOffset + UInt64(batRegion.length))),
+        ]
         var blocks: [UInt64?] = []
         blocks.reserveCapacity(Int(bat.payloadBlockCount))
         for block in 0..<bat.payloadBlockCount {
             let entry = table.le64(Int(bat.payloadIndex(block)) * 8)
             switch VHDXBAT.PayloadState(rawValue: VHDXBAT.state(entry)) {
             case .fullyPresent?:
-                blocks.append(VHDXBAT.fileOffset(entry))
+                // A payload block inside the log, metadata or BAT would expose (or, for a
+                // writer, overwrite) the image's own structures (qemu `vhdx_region_check`).
+                let start = VHDXBAT.fileOffset(entry)
+                guard start <= UInt64.max - bat.blockSize else {
+                    throw DiskFormatError("VHDX payload block \(block) has an impossible file offset \(start)")
+                }
+                let span = start..<(start + bat.blockSize)
+                if let clash = structures.first(where: { $0.1.overlaps(span) }) {
+                    throw DiskFormatError("VHDX payload block \(block) at file offset \(start) overlaps the \(clash.0)")
+                }
+                blocks.append(start)
             case .notPresent?, .undefined?, .zero?, .unmapped?, .unmappedV095?:
                 // §2.5.1.1: these read as zeros on a disk without a parent.
                 blocks.append(nil)
