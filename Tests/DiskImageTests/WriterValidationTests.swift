@@ -132,13 +132,17 @@ import TestSupport
             let image = dir + "/big.\(format.rawValue)"
             try ImageFixtures.sh(["cp", "--reflink=never", path, image])
             try ImageFixtures.sh(["sync", image])
+            let inode = try FileManager.default.attributesOfItem(atPath: image)[.systemFileNumber] as? NSNumber
             let clock = ContinuousClock()
             let start = clock.now
             let layout = try DiskImageWriter.wrapFilesystem(at: image, format: format)
             let elapsed = clock.now - start
             print("wrapFilesystem(\(format.rawValue)) of a 300 MiB ext4 file took \(elapsed)")
             #expect(layout.mapping?.size == 300 << 20)
-            #expect(elapsed < .seconds(2), "wrapping took \(elapsed); INSERT_RANGE should make it near-instant")
+            // The same inode means the payload was shifted in place (INSERT_RANGE), not copied
+            // into a new file. The time bound is loose because the machine may be shared.
+            #expect(try FileManager.default.attributesOfItem(atPath: image)[.systemFileNumber] as? NSNumber == inode)
+            #expect(elapsed < .seconds(10), "wrapping took \(elapsed); INSERT_RANGE should make it near-instant")
         }
     }
 }
