@@ -32,7 +32,7 @@ let package = Package(
             "ZipArchive", "LinuxSystem",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "DiskImage", dependencies: ["LinuxSystem"]),
+        .target(name: "DiskImage", dependencies: ["LinuxSystem", "CZlib", "CLinuxShims"]),
 
         // Image building: MSIX package(s) -> filesystem -> VHD/VHDX/EROFS.
         .target(name: "Expand", dependencies: [
