@@ -48,11 +48,11 @@ let package = Package(
 
         // Executables.
         .executableTarget(name: "appattachctl", dependencies: [
-            "MSIX", "DiskImage", "Expand", "LinuxSystem",
+            "MSIX", "DiskImage", "Expand", "Staging", "LinuxSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "appattach-bench", dependencies: [
-            "MSIX", "DiskImage", "Expand", "LinuxSystem",
+            "MSIX", "DiskImage", "Expand", "Staging", "LinuxSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -31,8 +31,9 @@ struct ManifestSource {
 
     private func generated() throws(MSIXError) -> ManifestWriter {
         let desktop = desktopEntry()
-        guard let name = options.name, let publisher = options.publisher, let version = options.version else {
-            throw MSIXError(.invalidManifest, file: directory, "has no AppxManifest.xml; give --name, --publisher and --version (or --manifest)")
+        guard let name = options.name ?? desktopFileName().flatMap(Self.identityName(fromDesktopFile:)),
+              let publisher = options.publisher, let version = options.version else {
+            throw MSIXError(.invalidManifest, file: directory, "has no AppxManifest.xml; give --name (or a .desktop file), --publisher and --version (or --manifest)")
         }
         let identity = PackageIdentity(name: name, publisher: publisher, version: version,
                                        processorArchitecture: options.processorArchitecture)
@@ -57,10 +58,27 @@ struct ManifestSource {
 
     /// The first `.desktop` file at the top of the directory, else under `share/applications`.
     private func desktopEntry() -> DesktopEntry? {
+        guard let chosen = desktopFileName(),
+              let text = try? String(contentsOfFile: directory + "/" + chosen, encoding: .utf8) else { return nil }
+        return DesktopEntry(text: text)
+    }
+
+    private func desktopFileName() -> String? {
         let candidates = files.filter { $0.path.hasSuffix(".desktop") }
         let chosen = candidates.first { !$0.path.contains("/") } ?? candidates.first { $0.path.hasPrefix("share/applications/") }
-        guard let chosen, let text = try? String(contentsOfFile: directory + "/" + chosen.path, encoding: .utf8) else { return nil }
-        return DesktopEntry(text: text)
+        return chosen?.path
+    }
+
+    /// An identity Name from a desktop file id (`org.example.App.desktop` → `org.example.App`):
+    /// only the characters MSIX allows in a Name, 3 to 50 of them.
+    static func identityName(fromDesktopFile path: String) -> String? {
+        let base = String(path.split(separator: "/").last ?? "").replacingOccurrences(of: ".desktop", with: "")
+        let allowed = base.unicodeScalars.map { scalar -> Character in
+            let c = Character(scalar)
+            return c.isASCII && (c.isLetter || c.isNumber || c == "-" || c == ".") ? c : "-"
+        }
+        let name = String(String(allowed).prefix(50))
+        return name.count >= 3 ? name : nil
     }
 
     /// The icon's file in the directory: `Icon=` as a relative path, or a file named after it
@@ -68,8 +86,13 @@ struct ManifestSource {
     private func icon(_ icon: String?, in paths: Set<String>) -> String? {
         guard let icon, !icon.isEmpty else { return nil }
         let relative = icon.hasPrefix("/") ? String(icon.dropFirst()) : icon
-        if paths.contains(relative) { return relative }
-        for ext in ["png", "svg", "xpm"] {
+        let imageExtensions = ["png", "svg", "xpm"]
+        // `Icon=` names a file only when it has an image extension; a bare name such as
+        // `hello` may well be the program itself.
+        if paths.contains(relative), imageExtensions.contains(where: { relative.lowercased().hasSuffix("." + $0) }) {
+            return relative
+        }
+        for ext in imageExtensions {
             if let match = files.map(\.path).first(where: { $0 == "\(relative).\(ext)" || $0.hasSuffix("/\(relative).\(ext)") }) {
                 return match
             }

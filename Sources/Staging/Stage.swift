@@ -58,6 +58,7 @@ public struct Stage: Sendable {
             rmdir(mountPoint)
             throw error
         }
+        FaultInjection.pausePoint("stage-after-mount")
         let image = StagedImage(id: id, imagePath: path, mapping: mapping, mountPoint: mountPoint,
                                 loopDevice: loopDevice, packages: [])
         do {
@@ -93,6 +94,7 @@ public struct Stage: Sendable {
         let device = try LoopDevice.attach(backingFile: path, .init(
             offset: mapping.offset, sizeLimit: mapping.length, directIO: useDirectIO,
             blockSize: useDirectIO ? 4096 : 0, tag: StagingPaths.loopTag(id)))
+        FaultInjection.pausePoint("stage-after-attach")
         do {
             try Mount.mountReadOnly(source: device.path, target: mountPoint, type: fsType, data: data)
         } catch {

@@ -13,6 +13,10 @@ struct AppAttachCtl: AsyncParsableCommand {
             VerifyCommand.self,
             PackCommand.self,
             ExpandCommand.self,
+            StageCommand.self,
+            DestageCommand.self,
+            StatusCommand.self,
+
         ]
     )
 

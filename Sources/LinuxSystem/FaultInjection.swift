@@ -1,0 +1,15 @@
+import Glibc
+
+/// Named points where a test can stop a running command to kill it there (crash tests).
+///
+/// With `APPATTACH_PAUSE_AT=<point>` in the environment, reaching that point prints
+/// `paused at <point>` on standard error and waits for a signal. Nothing happens otherwise.
+public enum FaultInjection {
+    /// Pauses here if the environment asks for it.
+    public static func pausePoint(_ name: String) {
+        guard let wanted = getenv("APPATTACH_PAUSE_AT"), String(cString: wanted) == name else { return }
+        let line = "paused at \(name)\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+        while true { pause() }
+    }
+}

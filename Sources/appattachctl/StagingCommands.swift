@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import Staging
+
+/// `appattachctl stage IMAGE`: attach and mount an image, expose its packages.
+struct StageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stage",
+        abstract: "Stage an image: map it read-only, mount it, expose its packages (root).",
+        discussion: """
+            The image is mounted ro,nosuid,nodev at /run/appattach/images/<image-id> and each \
+            package at /run/appattach/packages/<PackageFullName>. Staging a staged image again \
+            changes nothing and says so.
+            """)
+
+    @Argument(help: ArgumentHelp("A VHDX, VHD or EROFS image.", valueName: "image"))
+    var image: String
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let outcome = try Stage(mapper: ImageMapping.read).run(image)
+        if output.json {
+            print(try JSONOutput.encode(outcome.image))
+            return
+        }
+        let staged = outcome.image
+        switch outcome {
+        case .staged: print("staged \(staged.imagePath) as image \(staged.id) on \(staged.loopDevice ?? "a file-backed mount")")
+        case .alreadyStaged: print("already staged: \(staged.imagePath) is image \(staged.id)")
+        }
+        for package in staged.packages { print("  \(package.fullName) at \(package.mountPoint)") }
+    }
+}
+
+/// `appattachctl destage IMAGE|PACKAGE`: unmount, unless something still runs from it.
+struct DestageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "destage",
+        abstract: "Destage an image or one package (root); refused while in use.",
+        discussion: """
+            Takes an image file, an image id, or a PackageFullName. A package or image that a \
+            process still uses is never unmounted lazily: the command names the processes and \
+            leaves everything staged.
+            """)
+
+    @Argument(help: ArgumentHelp("An image file, image id or PackageFullName.", valueName: "image|package"))
+    var target: String
+
+    func run() throws {
+        let outcome = try Destage().run(target)
+        for package in outcome.packages { print("destaged package \(package)") }
+        if let id = outcome.imageID { print("destaged image \(id)") }
+    }
+}
+
+/// `appattachctl status`: what is staged, from the kernel's own tables.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show staged images and packages: loop device, backing file, mount point, size.")
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let repairs = Reconcile().run()
+        let status = StagingStatus.read()
+        if output.json {
+            print(try JSONOutput.encode(status))
+            return
+        }
+        for repair in repairs { print("repaired: \(repair)") }
+        print(status.text)
+    }
+}
+
+/// Pretty, sorted JSON for `--json`.
+enum JSONOutput {
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
