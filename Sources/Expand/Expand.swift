@@ -126,8 +126,9 @@ public struct Expand {
         return packages
     }
 
+    /// `mkdir -p`, for a path below the work directory (absolute or relative).
     private func makeDirectories(_ path: String) throws {
-        var current = ""
+        var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             current += "/" + component
             if mkdir(current, 0o755) != 0 && errno != EEXIST { throw SystemCallError("mkdir", current) }
