@@ -19,11 +19,18 @@ struct InspectCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let head = try OpenFile.openForReading(file).read(count: 4, at: 0)
+        let opened = try OpenFile.openForReading(file)
+        guard try opened.size() >= 512 else { throw InspectError(description: "\(file): too small to be a package or an image") }
+        let head = try opened.read(count: 4, at: 0)
         if head == [0x50, 0x4B, 0x03, 0x04] || head == [0x50, 0x4B, 0x05, 0x06] {
             try inspectPackage(path: file, json: output.json)
         } else {
             try inspectImage(path: file, json: output.json)
         }
     }
+}
+
+/// A file that is neither a package nor an image.
+struct InspectError: AppAttachError {
+    let description: String
 }

@@ -34,6 +34,7 @@ struct LoopDeviceTests {
         try FileManager.default.createDirectory(atPath: dir + "/mnt", withIntermediateDirectories: false)
         try Mount.mountReadOnly(source: device.path, target: dir + "/mnt", type: "erofs")
         device.relinquish()
+        defer { umount2(dir + "/mnt", 0) }
         #expect(try String(contentsOfFile: dir + "/mnt/greeting", encoding: .utf8) == "hello\n")
         let entry = try #require(try MountTable.read().first { $0.mountPoint == dir + "/mnt" })
         #expect(entry.options.contains("ro") && entry.options.contains("nosuid") && entry.options.contains("nodev"))
@@ -59,7 +60,8 @@ struct LoopDeviceTests {
         try FileManager.default.createDirectory(atPath: dir + "/mnt", withIntermediateDirectories: false)
         try Mount.mountReadOnly(source: device.path, target: dir + "/mnt", type: "erofs")
         device.relinquish()
-        let fd = open(dir + "/mnt/file", O_RDONLY)
+        defer { umount2(dir + "/mnt", 0) }
+        let fd = open(dir + "/mnt/file", O_RDONLY | O_CLOEXEC)
         #expect(fd >= 0)
         #expect(throws: SystemCallError("umount", dir + "/mnt", errno: EBUSY)) { try Mount.unmount(dir + "/mnt") }
         close(fd)
@@ -80,7 +82,7 @@ struct BusyCheckTests {
         #expect(try Mount.isBusy(dir + "/b") == false)
         #expect(try Mount.isBusy(dir + "/b") == false)
         #expect(try MountTable.read().contains { $0.mountPoint == dir + "/b" })
-        let fd = open(dir + "/b", O_RDONLY | O_DIRECTORY)
+        let fd = open(dir + "/b", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         #expect(try Mount.isBusy(dir + "/b") == true)
         close(fd)
         try Mount.unmount(dir + "/b")

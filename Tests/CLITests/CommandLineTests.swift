@@ -1,0 +1,122 @@
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+
+/// The built `appattachctl`, run as an admin would: exit codes, one-line errors, JSON output.
+@Suite("appattachctl", .serialized)
+struct CommandLineTests {
+    /// The binary next to the test runner in the build directory.
+    static let binary: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("appattachctl").path
+    }()
+
+    /// Runs the binary; returns exit status, standard output and standard error apart.
+    static func run(_ arguments: [String], as user: String? = nil) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        if let user {
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            p.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", binary] + arguments
+        } else {
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = arguments
+        }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    static let fixtures = TestEnvironment.msixFixtures
+
+    @Test("the binary was built")
+    func binaryExists() {
+        #expect(access(Self.binary, X_OK) == 0, "\(Self.binary)")
+    }
+
+    @Test("help lists every command")
+    func help() throws {
+        let r = try Self.run(["--help"])
+        #expect(r.status == 0)
+        for command in ["inspect", "verify", "pack", "expand", "stage", "destage", "status"] {
+            #expect(r.out.contains("  \(command) "), "missing \(command) in:\n\(r.out)")
+        }
+    }
+
+    @Test("every invalid package is refused with one line naming the file",
+          arguments: ["Empty.appx", "Invalid_Bad_Block.msix", "No_blockmap.appx", "OPC_E_ZIP_CORRUPTED_ARCHIVE.appx"])
+    func invalidPackagesRefused(name: String) throws {
+        let path = Self.fixtures + "/invalid/" + name
+        let r = try Self.run(["verify", path])
+        #expect(r.status != 0)
+        let lines = r.err.split(separator: "\n")
+        #expect(lines.count == 1, "\(r.err)")
+        #expect(lines.first?.hasPrefix("appattachctl: \(path)") == true, "\(r.err)")
+        #expect(r.out.isEmpty)
+    }
+
+    @Test("valid packages verify", arguments: ["TestLinux.msix", "existingPackage.msix", "TestAppxPackage_x64.appx", "CentennialCoffee.appx"])
+    func validPackagesVerify(name: String) throws {
+        let r = try Self.run(["verify", Self.fixtures + "/" + name])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains(": OK ("))
+    }
+
+    @Test("inspect --json of a package is JSON with the identity")
+    func inspectPackageJSON() throws {
+        let r = try Self.run(["inspect", "--json", Self.fixtures + "/CentennialCoffee.appx"])
+        #expect(r.status == 0, "\(r.err)")
+        let json = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
+        #expect(json != nil)
+        #expect(r.out.contains("_8wekyb3d8bbwe"))
+    }
+
+    @Test("missing and too-small files give one-line errors")
+    func badFiles() throws {
+        let dir = TestEnvironment.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data([1, 2]).write(to: URL(fileURLWithPath: dir + "/tiny"))
+        for path in [dir + "/missing", dir + "/tiny"] {
+            let r = try Self.run(["inspect", path])
+            #expect(r.status == 1)
+            #expect(r.err.split(separator: "\n").count == 1 && r.err.contains(path), "\(r.err)")
+        }
+    }
+
+    @Test("a failed expand leaves nothing in the output directory")
+    func failedExpandLeavesNothing() throws {
+        let dir = TestEnvironment.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try Self.run(["expand", Self.fixtures + "/invalid/Invalid_Bad_Block.msix", "-o", dir + "/out.vhdx"])
+        #expect(r.status == 1)
+        #expect(r.err.split(separator: "\n").count == 1, "\(r.err)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+    }
+
+    @Test("expand, then inspect the image as JSON",
+          .enabled(if: TestEnvironment.hasTool("mkfs.erofs"), "needs mkfs.erofs"))
+    func expandAndInspect() throws {
+        let dir = TestEnvironment.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let image = dir + "/app.vhdx"
+        let e = try Self.run(["expand", Self.fixtures + "/TestLinux.msix", "-o", image, "--json"])
+        #expect(e.status == 0, "\(e.err)")
+        let expanded = try JSONSerialization.jsonObject(with: Data(e.out.utf8)) as? [String: Any]
+        let offset = try #require(expanded?["partitionOffset"] as? Int)
+        let i = try Self.run(["inspect", "--json", image])
+        #expect(i.status == 0, "\(i.err)")
+        #expect(i.out.contains("\(offset)"), "inspect reports the same mapping as expand")
+    }
+
+    @Test("staging needs root, and says so", .enabled(if: TestEnvironment.isRoot && TestEnvironment.hasTool("setpriv"), "needs root to switch to nobody"))
+    func stageNeedsRoot() throws {
+        let r = try Self.run(["stage", Self.fixtures + "/TestLinux.msix"], as: "65534")
+        #expect(r.status == 1)
+        #expect(r.err.contains("needs root"), "\(r.err)")
+    }
+}
