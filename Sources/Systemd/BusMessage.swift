@@ -28,7 +28,8 @@ enum BusMessage {
         sd_bus_message_enter_container(message, type(code), contents) > 0
     }
 
-    /// Leaves the current container.
+    /// Leaves the current container. A struct or variant must have been read to its end first,
+    /// or sd-bus refuses (EBUSY) and every later read is off.
     static func exit(_ message: OpaquePointer) {
         _ = sd_bus_message_exit_container(message)
     }

@@ -48,12 +48,14 @@ enum LogindBus {
                                         action: "read the properties of \(path)")
         defer { sd_bus_message_unref(reply) }
         var id: String?, uid: UInt32?, name: String?, sessionClass: String?, state: String?
+        var seen: [String] = []
         guard BusMessage.enter(reply, "a", "{sv}") else {
             throw SystemdError("read the properties of \(path)", call: "sd_bus_message_enter_container", result: -EBADMSG)
         }
         while BusMessage.enter(reply, "e", "sv") {
             let key = BusMessage.readString(reply)
             let contents = BusMessage.variantContents(reply)
+            seen.append("\(key ?? "?"):\(contents ?? "?")")
             switch (key, contents) {
             case ("Id", "s"), ("Name", "s"), ("Class", "s"), ("State", "s"):
                 _ = BusMessage.enter(reply, "v", "s")
@@ -69,6 +71,8 @@ enum LogindBus {
                 _ = BusMessage.enter(reply, "v", "(uo)")
                 if BusMessage.enter(reply, "r", "uo") {
                     uid = BusMessage.readUInt32(reply)
+                    // sd-bus leaves a struct only when it was read to its end.
+                    _ = BusMessage.readString(reply, type: "o")
                     BusMessage.exit(reply)
                 }
                 BusMessage.exit(reply)
@@ -80,7 +84,7 @@ enum LogindBus {
         BusMessage.exit(reply)
         guard let id, let uid, let name, let sessionClass, let state else {
             throw SystemdError("read the properties of \(path)", call: "GetAll", result: -EBADMSG,
-                               busError: "Id, User, Name, Class or State missing")
+                               busError: "Id, User, Name, Class or State missing in \(seen)")
         }
         return LogindSession(id: id, objectPath: path, uid: uid, userName: name,
                              sessionClass: .init(rawValue: sessionClass), state: .init(rawValue: state))

@@ -14,7 +14,13 @@ struct LogindProbe {
     static func main() async {
         let startedAt = ContinuousClock.now
         let destination = JournalDestination()
-        LoggingSystem.bootstrap { JournalLogHandler(label: $0, destination: destination) }
+        // APPATTACH_LOG_LEVEL=debug shows every logind event the watcher delivers.
+        let level = getenv("APPATTACH_LOG_LEVEL").flatMap { Logger.Level(rawValue: String(cString: $0)) } ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = JournalLogHandler(label: label, destination: destination)
+            handler.logLevel = level
+            return handler
+        }
         let logger = Logger(label: "appattach-logind-probe")
         let notifier = SystemdNotifier()
 
@@ -31,7 +37,8 @@ struct LogindProbe {
 
         // SIGTERM is systemd's stop request: STOPPING=1, then end the stream so the loop ends.
         signal(SIGTERM, SIG_IGN)
-        let termination = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+        // On the main queue: the handler is formed in main(), which runs on the main actor.
+        let termination = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .main)
         termination.setEventHandler {
             notifier.stopping(status: "stopping")
             logger.info("logind probe stopping", metadata: AgentEvent.agentStopping.metadata)
