@@ -179,9 +179,8 @@ final class LogindConnection: @unchecked Sendable {
             }
         } catch {
             // Gone before we asked (a short session); its SessionRemoved tells the rest.
-            logger.debug("logind session vanished before it could be read", metadata: [
-                "logind.path": "\(path)", "error": "\(error)",
-            ])
+            logger.debug("logind session vanished before it could be read", error: error,
+                         metadata: ["logind.path": "\(path)"])
         }
     }
 
@@ -241,7 +240,7 @@ final class LogindConnection: @unchecked Sendable {
             repeat { r = sd_bus_process(bus, nil) } while r > 0
             if r < 0 {
                 logger.error("the system bus connection failed; logind events stop",
-                             metadata: ["error": "\(SystemdError("process bus messages", call: "sd_bus_process", result: r))"])
+                             error: SystemdError("process bus messages", call: "sd_bus_process", result: r))
                 return
             }
             var fds = [
@@ -252,7 +251,8 @@ final class LogindConnection: @unchecked Sendable {
             ]
             let ready = poll(&fds, nfds_t(fds.count), pollTimeoutMilliseconds())
             if ready < 0 && errno != EINTR {
-                logger.error("poll failed; logind events stop", metadata: ["errno": "\(errno)"])
+                logger.error("waiting for logind failed; logind events stop",
+                             error: SystemdError("wait for logind", call: "poll", result: -errno))
                 return
             }
             if fds[1].revents != 0 { return }

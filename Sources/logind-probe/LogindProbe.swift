@@ -31,7 +31,7 @@ struct LogindProbe {
         do {
             watcher = try await LogindWatcher.start(logger: logger)
         } catch {
-            logger.critical("cannot watch logind", metadata: ["error": "\(error)"])
+            logger.critical("cannot watch logind", error: error)
             exit(1)
         }
 

@@ -123,3 +123,18 @@ import Testing
         #expect(JournalDestination.standardErrorLine(fields) == "appattachd: warning: busy APPATTACH_IMAGE=abc\n")
     }
 }
+
+/// A SystemdError names the action, the call and the reason, and its errno reaches ERRNO.
+@Suite struct SystemdErrorTests {
+    @Test func descriptionAndErrno() {
+        let error = SystemdError("subscribe to org.freedesktop.login1 SessionNew", call: "sd_bus_match_signal", result: -13)
+        #expect(error.description
+            == "cannot subscribe to org.freedesktop.login1 SessionNew: sd_bus_match_signal: Permission denied")
+        let fields = JournalFields.fields(label: "t", level: .error, message: "m", metadata: nil, error: error,
+                                          file: "f", function: "g", line: 1)
+        #expect(fields.first { $0.name == "ERRNO" }?.value == "13")
+        let bus = SystemdError("read x", call: "sd_bus_call", result: -6,
+                               busError: "org.freedesktop.DBus.Error.UnknownObject: Unknown object")
+        #expect(bus.description == "cannot read x: sd_bus_call: org.freedesktop.DBus.Error.UnknownObject: Unknown object")
+    }
+}
