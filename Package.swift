@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "appattachctl", targets: ["appattachctl"]),
         .executable(name: "appattach-bench", targets: ["appattach-bench"]),
+        .executable(name: "logind-probe", targets: ["logind-probe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -25,6 +26,12 @@ let package = Package(
 
         // System interfaces: syscalls, files, ACLs.
         .target(name: "LinuxSystem", dependencies: ["CLinuxShims", "CACL"]),
+
+        // systemd: sd-notify, the journal (swift-log handler, event catalog), logind over sd-bus.
+        .target(name: "Systemd", dependencies: [
+            "CSystemd", "CLinuxShims",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         // Formats.
         .target(name: "ZipArchive", dependencies: ["CZlib", "LinuxSystem"]),
@@ -56,6 +63,12 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Test helper: the Systemd module against a real systemd (scripts/test-logind runs it in the test bed).
+        .executableTarget(name: "logind-probe", dependencies: [
+            "Systemd",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // Tests.
         .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem", "TestSupport"]),
         .testTarget(name: "MSIXTests", dependencies: ["MSIX", "ZipArchive", "TestSupport"]),
@@ -63,6 +76,10 @@ let package = Package(
         .testTarget(name: "ExpandTests", dependencies: ["Expand", "MSIX", "DiskImage", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "StagingTests", dependencies: ["Staging", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "SystemdTests", dependencies: [
+            "Systemd", "CSystemd",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "TestSupport", dependencies: ["LinuxSystem"], path: "Tests/TestSupport"),
     ]
 )

@@ -1,0 +1,81 @@
+import Logging
+
+/// Every kind of event the agent writes to the journal, each with its own `MESSAGE_ID`.
+///
+/// The ids are fixed forever (made once with `systemd-id128 new`): admins filter on them
+/// (`journalctl MESSAGE_ID=…`) and `systemd/appattach.catalog` explains each one under
+/// `journalctl -x`. A test checks that the catalog has exactly these ids. Never reuse an id for a
+/// different meaning; add a new case instead.
+public enum AgentEvent: String, CaseIterable, Sendable {
+    /// An image was attached to a loop device and mounted read-only.
+    case imageStaged
+    /// Staging an image failed.
+    case imageStageFailed
+    /// An image was unmounted and its loop device released.
+    case imageDestaged
+    /// Destaging was refused because something still runs from the image (`EBUSY`); retried later.
+    case imageDestageRefusedBusy
+    /// A package was registered for a user at sign-in (regular, or the delayed first part).
+    case packageRegistered
+    /// A delayed registration was completed on the app's first launch.
+    case registrationCompleted
+    /// Registering a package for a user failed.
+    case registrationFailed
+    /// A package was deregistered for a user at sign-out.
+    case packageDeregistered
+    /// A user's app data was pushed into the local profile at sign-out.
+    case dataPushed
+    /// A user's saved app data was restored at sign-in.
+    case dataRestored
+    /// The host pool file was read again and applied.
+    case hostPoolReloaded
+    /// The host pool file could not be used; the last good one stays in force.
+    case hostPoolInvalid
+    /// The agent process started.
+    case agentStarted
+    /// The agent finished reconciling and told systemd `READY=1`.
+    case agentReady
+    /// The agent began shutting down (`STOPPING=1`).
+    case agentStopping
+    /// logind reported a user's first counted session: the user signed in.
+    case signInSeen
+    /// The user's last counted session closed or the user left logind: the user signed out.
+    case signOutSeen
+
+    /// The 128-bit id as journald prints it: 32 lower-case hex digits.
+    public var messageID: String {
+        switch self {
+        case .imageStaged: return "003eebfabb3b41afb96edb06a58edfe8"
+        case .imageStageFailed: return "c114cb95a8a84fd6a4507043bc576774"
+        case .imageDestaged: return "64e94dee137a4b09befd031873a94c44"
+        case .imageDestageRefusedBusy: return "77245394c70d423e81223fef0c19d0c1"
+        case .packageRegistered: return "dff3ecea261442da959e1d9309137427"
+        case .registrationCompleted: return "5f04d3ceb98e4fe9a3b5f01d1dac0d2c"
+        case .registrationFailed: return "3726c663bbf5442d94fdc744be74ed33"
+        case .packageDeregistered: return "75f8088817a9425aac9b643ec877c8f9"
+        case .dataPushed: return "47addeb357a94fd39ec808356bc804c6"
+        case .dataRestored: return "75b2353a675d43e082f6683b4d532e53"
+        case .hostPoolReloaded: return "c313cab97fdc4668b16d63ce1ef99970"
+        case .hostPoolInvalid: return "29b9d5ddf49f4ce594762131cdbd71e3"
+        case .agentStarted: return "2f5bd238d5e342d0b93009760700f36c"
+        case .agentReady: return "4a889ed1c3aa4d9eb3f665c1eeac47ce"
+        case .agentStopping: return "9e83f6ea9da54cc3b91c9153847c95d9"
+        case .signInSeen: return "cd0b98592d164be69f140eddc668d851"
+        case .signOutSeen: return "3b4c3bce6f8e43baaf11e693cad0f172"
+        }
+    }
+
+    /// The metadata that tags a log entry as this event (`message.id` → `MESSAGE_ID`).
+    public var metadata: Logger.Metadata { ["message.id": .string(messageID)] }
+
+    /// This event's metadata merged with more fields, e.g. `["appattach.user": "alice"]`.
+    public func metadata(_ fields: Logger.Metadata) -> Logger.Metadata {
+        metadata.merging(fields) { event, _ in event }
+    }
+
+    /// The event with this `MESSAGE_ID`, if it is one of ours.
+    public init?(messageID: String) {
+        guard let event = Self.allCases.first(where: { $0.messageID == messageID.lowercased() }) else { return nil }
+        self = event
+    }
+}
