@@ -19,7 +19,7 @@ struct StageCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let outcome = try Stage(mapper: ImageMapping.read).run(image)
+        let outcome = try Stage(paths: .current, mapper: ImageMapping.read).run(image)
         if output.json {
             print(try JSONOutput.encode(outcome.image))
             return
@@ -48,7 +48,7 @@ struct DestageCommand: ParsableCommand {
     var target: String
 
     func run() throws {
-        let outcome = try Destage().run(target)
+        let outcome = try Destage(paths: .current).run(target)
         for package in outcome.packages { print("destaged package \(package)") }
         if let id = outcome.imageID { print("destaged image \(id)") }
     }
@@ -63,14 +63,25 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let repairs = Reconcile().run()
-        let status = StagingStatus.read()
+        let repairs = Reconcile(paths: .current).run()
+        let status = StagingStatus.read(paths: .current)
         if output.json {
             print(try JSONOutput.encode(status))
             return
         }
         for repair in repairs { print("repaired: \(repair)") }
         print(status.text)
+    }
+}
+
+extension StagingPaths {
+    /// `/run/appattach`, or `APPATTACH_RUNTIME_DIRECTORY` when set (tests and benchmarks use
+    /// a directory of their own so they never touch a host's real state).
+    static var current: StagingPaths {
+        if let dir = ProcessInfo.processInfo.environment["APPATTACH_RUNTIME_DIRECTORY"], !dir.isEmpty {
+            return StagingPaths(runtime: dir)
+        }
+        return StagingPaths()
     }
 }
 

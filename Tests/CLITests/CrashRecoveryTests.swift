@@ -1,0 +1,106 @@
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+
+/// `kill -9` of `appattachctl stage` at its worst moments, then recovery by the next command:
+/// no loop device of ours left without a mount, no mount without its record.
+@Suite("crash recovery", .serialized,
+       .enabled(if: TestEnvironment.hasLoopDevices, "needs root and /dev/loop-control"),
+       .enabled(if: TestEnvironment.hasTool("mkfs.erofs"), "needs mkfs.erofs"))
+struct CrashRecoveryTests {
+    let dir = TestEnvironment.makeTemporaryDirectory("appattach-crash")
+    var runtime: String { dir + "/run" }
+    var image: String { dir + "/app.vhdx" }
+
+    init() throws {
+        let r = try CommandLineTests.run(["expand", TestEnvironment.msixFixtures + "/TestLinux.msix", "-o", dir + "/app.vhdx",
+                                          "--root-directory", "apps"])
+        try #require(r.status == 0, "\(r.err)")
+    }
+
+    /// Loop devices whose backing file is this test's image.
+    func devices() -> [String] {
+        let out = (try? TestEnvironment.run(["losetup", "-n", "-O", "NAME", "-j", image]).output) ?? ""
+        return out.split(separator: "\n").map(String.init)
+    }
+
+    func mounts() -> [String] {
+        ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "")
+            .split(separator: "\n").filter { $0.contains(runtime + "/") }.map(String.init)
+    }
+
+    func ctl(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        setenv("APPATTACH_RUNTIME_DIRECTORY", runtime, 1)
+        defer { unsetenv("APPATTACH_RUNTIME_DIRECTORY") }
+        return try CommandLineTests.run(arguments)
+    }
+
+    /// Starts `appattachctl stage`, waits until it pauses at `point`, and kills it with SIGKILL.
+    func killStage(at point: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+        p.arguments = ["stage", image]
+        p.environment = ["APPATTACH_PAUSE_AT": point, "APPATTACH_RUNTIME_DIRECTORY": runtime, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        var said = Data()
+        while !String(decoding: said, as: UTF8.self).contains("paused at") {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            said.append(chunk)
+        }
+        #expect(String(decoding: said, as: UTF8.self).contains("paused at \(point)"))
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+    }
+
+    func cleanUp() {
+        _ = try? ctl(["destage", image])
+        for line in mounts().reversed() {
+            let fields = line.split(separator: " ")
+            if fields.count > 4 { umount2(String(fields[4]), 0) }
+        }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    @Test("killed between attach and mount: the kernel frees the device; the next stage works")
+    func killedAfterAttach() throws {
+        defer { cleanUp() }
+        try killStage(at: "stage-after-attach")
+        #expect(waitFor { devices().isEmpty }, "autoclear detaches a device whose only opener died")
+        #expect(mounts().isEmpty)
+        let r = try ctl(["stage", image])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(devices().count == 1)
+        #expect(try ctl(["destage", image]).status == 0)
+        #expect(waitFor { devices().isEmpty })
+    }
+
+    @Test("killed after the image mount: status finishes the stage; destage leaves nothing")
+    func killedAfterMount() throws {
+        defer { cleanUp() }
+        try killStage(at: "stage-after-mount")
+        #expect(mounts().count == 1, "the image is mounted, its package not yet exposed")
+        let status = try ctl(["status"])
+        #expect(status.status == 0, "\(status.err)")
+        #expect(status.out.contains("repaired: recorded image"), "\(status.out)")
+        #expect(status.out.contains("repaired: exposed 1 package"), "\(status.out)")
+        #expect(mounts().count == 2)
+        let again = try ctl(["stage", image])
+        #expect(again.out.contains("already staged"), "\(again.out)")
+        #expect(try ctl(["destage", image]).status == 0)
+        #expect(mounts().isEmpty)
+        #expect(waitFor { devices().isEmpty })
+    }
+}
+
+func waitFor(_ condition: () -> Bool) -> Bool {
+    for _ in 0..<200 {
+        if condition() { return true }
+        usleep(10_000)
+    }
+    return condition()
+}
