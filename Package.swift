@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries, each wrapped once.
@@ -46,6 +47,13 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
+        // Configuration: the host's config file, the host-pool files on the share, and who gets
+        // which package (NSS).
+        .target(name: "HostPool", dependencies: [
+            "LinuxSystem",
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+
         // Executables.
         .executableTarget(name: "appattachctl", dependencies: [
             "MSIX", "DiskImage", "Expand", "LinuxSystem",
@@ -63,6 +71,7 @@ let package = Package(
         .testTarget(name: "ExpandTests", dependencies: ["Expand", "MSIX", "DiskImage", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "StagingTests", dependencies: ["Staging", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "HostPoolTests", dependencies: ["HostPool", "LinuxSystem", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["LinuxSystem"], path: "Tests/TestSupport"),
     ]
 )
