@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C libraries, each wrapped once.
@@ -54,6 +55,11 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
 
+        // The agent's state database (SQLite through GRDB).
+        .target(name: "StateStore", dependencies: [
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+
         // Executables.
         .executableTarget(name: "appattachctl", dependencies: [
             "MSIX", "DiskImage", "Expand", "LinuxSystem",
@@ -72,6 +78,9 @@ let package = Package(
         .testTarget(name: "StagingTests", dependencies: ["Staging", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "HostPoolTests", dependencies: ["HostPool", "LinuxSystem", "TestSupport"]),
+        .testTarget(name: "StateStoreTests", dependencies: [
+            "StateStore", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .target(name: "TestSupport", dependencies: ["LinuxSystem"], path: "Tests/TestSupport"),
     ]
 )
