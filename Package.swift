@@ -55,6 +55,12 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
 
+        // The share's image directory and catalog: atomic uploads, safe against concurrent uploaders.
+        .target(name: "ShareCatalog", dependencies: [
+            "DiskImage", "HostPool", "LinuxSystem",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+
         // The agent's state database (SQLite through GRDB).
         .target(name: "StateStore", dependencies: [
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -62,7 +68,7 @@ let package = Package(
 
         // Executables.
         .executableTarget(name: "appattachctl", dependencies: [
-            "MSIX", "DiskImage", "Expand", "LinuxSystem",
+            "MSIX", "DiskImage", "Expand", "LinuxSystem", "HostPool", "ShareCatalog",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "appattach-bench", dependencies: [
@@ -78,6 +84,7 @@ let package = Package(
         .testTarget(name: "StagingTests", dependencies: ["Staging", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "HostPoolTests", dependencies: ["HostPool", "LinuxSystem", "TestSupport"]),
+        .testTarget(name: "ShareCatalogTests", dependencies: ["ShareCatalog", "DiskImage", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "StateStoreTests", dependencies: [
             "StateStore", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
