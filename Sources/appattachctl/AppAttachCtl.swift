@@ -13,6 +13,8 @@ struct AppAttachCtl: AsyncParsableCommand {
             VerifyCommand.self,
             PackCommand.self,
             ExpandCommand.self,
+            UploadCommand.self,
+            HostPoolCommand.self,
         ]
     )
 
