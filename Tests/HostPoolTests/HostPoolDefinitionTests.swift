@@ -146,7 +146,7 @@ struct HostPoolDefinitionTests {
         bytes += Array("\"]\n".utf8)
         let path = TestEnvironment.makeTemporaryDirectory("appattach-hostpool") + "/p.toml"
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         #expect(throws: ConfigurationError(file: "p.toml", line: 4, message: "is not valid UTF-8 text")) {
             try HostPoolDefinition.load(path: path, displayName: "p.toml")
         }

@@ -37,7 +37,7 @@ final class ScratchShare {
         guard let enumerator = FileManager.default.enumerator(atPath: share) else { return [] }
         return enumerator.compactMap { $0 as? String }.filter {
             var isDir: ObjCBool = false
-            FileManager.default.fileExists(atPath: share + "/" + $0, isDirectory: &isDir)
+            _ = FileManager.default.fileExists(atPath: share + "/" + $0, isDirectory: &isDir)
             return !isDir.boolValue
         }.sorted()
     }
