@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C libraries, each wrapped once.
@@ -53,9 +55,27 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
+        // Configuration: the host's config file, the host-pool files on the share, and who gets
+        // which package (NSS).
+        .target(name: "HostPool", dependencies: [
+            "LinuxSystem",
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+
+        // The share's image directory and catalog: atomic uploads, safe against concurrent uploaders.
+        .target(name: "ShareCatalog", dependencies: [
+            "DiskImage", "HostPool", "LinuxSystem",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+
+        // The agent's state database (SQLite through GRDB).
+        .target(name: "StateStore", dependencies: [
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+
         // Executables.
         .executableTarget(name: "appattachctl", dependencies: [
-            "MSIX", "DiskImage", "Expand", "Staging", "LinuxSystem",
+            "MSIX", "DiskImage", "Expand", "Staging", "LinuxSystem", "HostPool", "ShareCatalog",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "appattach-bench", dependencies: [
@@ -79,6 +99,11 @@ let package = Package(
         .testTarget(name: "SystemdTests", dependencies: [
             "Systemd", "CSystemd",
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "HostPoolTests", dependencies: ["HostPool", "LinuxSystem", "TestSupport"]),
+        .testTarget(name: "ShareCatalogTests", dependencies: ["ShareCatalog", "DiskImage", "LinuxSystem", "TestSupport"]),
+        .testTarget(name: "StateStoreTests", dependencies: [
+            "StateStore", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "TestSupport", dependencies: ["LinuxSystem"], path: "Tests/TestSupport"),
     ]

@@ -16,7 +16,8 @@ struct AppAttachCtl: AsyncParsableCommand {
             StageCommand.self,
             DestageCommand.self,
             StatusCommand.self,
-
+            UploadCommand.self,
+            HostPoolCommand.self,
         ]
     )
 

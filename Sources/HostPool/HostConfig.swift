@@ -1,0 +1,82 @@
+/// One session host's configuration, from `/etc/appattach/appattach.toml`: which share holds the
+/// images, which host pool this host belongs to, where the agent keeps its state, and the
+/// agent's time bounds. A sample with every key explained is `config/appattach.toml`.
+public struct HostConfig: Sendable, Equatable {
+    /// Where the config file lives on a host.
+    public static let defaultPath = "/etc/appattach/appattach.toml"
+
+    /// The SMB share as this host sees it.
+    public struct Share: Sendable, Equatable {
+        /// The directory where the share is mounted (absolute).
+        public var path: String
+        /// How it gets mounted; informational, the agent only reads `path`.
+        public var mount: ShareMount
+
+        public init(path: String, mount: ShareMount = .none) {
+            self.path = path
+            self.mount = mount
+        }
+    }
+
+    /// How the share is mounted on the host. The agent does not mount it; this records the
+    /// admin's choice so that status output and support can say what to check.
+    public enum ShareMount: Sendable, Equatable, CustomStringConvertible {
+        /// Kernel cifs through this systemd mount unit (`mnt-appattach.mount`).
+        case cifs(unit: String)
+        /// A Samba share reached through FUSE (smbnetfs), where the kernel has no cifs.
+        case smbnetfs
+        /// Mounted by other means, or a local directory.
+        case none
+
+        public var description: String {
+            switch self {
+            case .cifs(let unit): return unit
+            case .smbnetfs: return "smbnetfs"
+            case .none: return "none"
+            }
+        }
+    }
+
+    /// The agent's log threshold, named as swift-log names its levels.
+    public enum LogLevel: String, Sendable, Equatable, CaseIterable {
+        case trace, debug, info, notice, warning, error, critical
+    }
+
+    public var share: Share
+    /// The host pool this host belongs to: the share's `hostpools/<pool>.toml`.
+    public var pool: String
+    /// The agent's persistent state (`state.db`).
+    public var stateDirectory: String
+    /// Mount points and the control socket; on tmpfs so they vanish at reboot.
+    public var runtimeDirectory: String
+    /// How long the PAM session hook lets a sign-in wait for regular registrations.
+    public var logonTimeoutSeconds: Int
+    /// How long after a user's last session ends the agent waits before deregistering, so that
+    /// a quick reconnect finds the apps still registered.
+    public var deregistrationGraceSeconds: Int
+    public var logLevel: LogLevel
+
+    public static let defaultStateDirectory = "/var/lib/appattach"
+    public static let defaultRuntimeDirectory = "/run/appattach"
+    public static let defaultLogonTimeoutSeconds = 30
+    public static let defaultDeregistrationGraceSeconds = 10
+    public static let defaultLogLevel = LogLevel.info
+
+    public init(share: Share, pool: String,
+                stateDirectory: String = defaultStateDirectory,
+                runtimeDirectory: String = defaultRuntimeDirectory,
+                logonTimeoutSeconds: Int = defaultLogonTimeoutSeconds,
+                deregistrationGraceSeconds: Int = defaultDeregistrationGraceSeconds,
+                logLevel: LogLevel = defaultLogLevel) {
+        self.share = share
+        self.pool = pool
+        self.stateDirectory = stateDirectory
+        self.runtimeDirectory = runtimeDirectory
+        self.logonTimeoutSeconds = logonTimeoutSeconds
+        self.deregistrationGraceSeconds = deregistrationGraceSeconds
+        self.logLevel = logLevel
+    }
+
+    /// The host-pool file this host follows.
+    public var hostPoolPath: String { HostPoolDefinition.path(share: share.path, pool: pool) }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import GRDB
+
+/// The agent's state: staged images, their packages, registrations per user, and events,
+/// in `<state_directory>/state.db`.
+///
+/// Only the agent opens the file, once, through one `DatabaseQueue` (other processes ask the
+/// agent). Every method is one transaction. Opening migrates the schema to the current version.
+public struct StateDatabase: Sendable {
+    private let writer: any DatabaseWriter
+
+    /// Wraps `writer` (a queue on a file, or in memory for tests) and migrates it.
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try StateSchema.migrator.migrate(writer)
+    }
+
+    /// The file name inside the state directory.
+    public static let fileName = "state.db"
+
+    /// Opens (creating if needed) `<directory>/state.db`. The directory is created readable by
+    /// root only: registrations reveal who uses which app.
+    public static func open(directory: String) throws -> StateDatabase {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        var configuration = Configuration()
+        // Foreign keys are what make destaging an image drop its packages and registrations.
+        configuration.foreignKeysEnabled = true
+        return try StateDatabase(DatabaseQueue(path: directory + "/" + fileName, configuration: configuration))
+    }
+
+    /// A private database in memory, for tests.
+    public static func inMemory() throws -> StateDatabase {
+        try StateDatabase(DatabaseQueue())
+    }
+
+    /// The names of the migrations applied, oldest first.
+    public func appliedMigrations() throws -> [String] {
+        try writer.read { db in try StateSchema.migrator.appliedMigrations(db) }
+    }
+
+    /// Read-only access for queries this type does not offer.
+    public var reader: any DatabaseReader { writer }
+}
+
+// MARK: - Images and packages
+
+extension StateDatabase {
+    /// Records a staged image and the packages exposed from it, replacing an older record of the
+    /// same image (restaging is idempotent). Packages of the image not in `packages` are removed.
+    public func saveImage(_ image: ImageRecord, packages: [PackageRecord]) throws {
+        try writer.write { db in
+            try image.upsert(db)
+            let keep = packages.map(\.fullName)
+            try PackageRecord.all().filter(imageID: image.id)
+                .filter(!keep.contains(PackageRecord.Columns.fullName)).deleteAll(db)
+            for package in packages { try package.upsert(db) }
+        }
+    }
+
+    /// Sets the state of image `id`; returns false if there is no such image.
+    @discardableResult
+    public func setImageState(_ id: String, _ state: ImageRecord.State) throws -> Bool {
+        try writer.write { db in
+            try ImageRecord.filter(key: id).updateAll(db, ImageRecord.Columns.state.set(to: state.rawValue)) > 0
+        }
+    }
+
+    /// Forgets image `id` after destaging; its packages and their registrations go with it.
+    @discardableResult
+    public func deleteImage(_ id: String) throws -> Bool {
+        try writer.write { db in try ImageRecord.deleteOne(db, key: id) }
+    }
+
+    public func image(_ id: String) throws -> ImageRecord? {
+        try writer.read { db in try ImageRecord.fetchOne(db, key: id) }
+    }
+
+    public func images() throws -> [ImageRecord] {
+        try writer.read { db in try ImageRecord.order(ImageRecord.Columns.id).fetchAll(db) }
+    }
+
+    public func packages(ofImage id: String) throws -> [PackageRecord] {
+        try writer.read { db in
+            try PackageRecord.all().filter(imageID: id).order(PackageRecord.Columns.fullName).fetchAll(db)
+        }
+    }
+
+    public func package(_ fullName: String) throws -> PackageRecord? {
+        try writer.read { db in try PackageRecord.fetchOne(db, key: fullName) }
+    }
+}
+
+// MARK: - Registrations
+
+extension StateDatabase {
+    /// Records (or replaces) the registration of a package for a user.
+    public func saveRegistration(_ registration: RegistrationRecord) throws {
+        try writer.write { db in try registration.upsert(db) }
+    }
+
+    /// Marks a partial registration complete (the first launch finished it). Returns false if
+    /// the user has no registration of that package.
+    @discardableResult
+    public func completeRegistration(uid: UInt32, packageFullName: String, at time: Date) throws -> Bool {
+        try writer.write { db in
+            guard var registration = try RegistrationRecord.fetchOne(db, key: ["uid": uid, "package_full_name": packageFullName])
+            else { return false }
+            registration.state = .complete
+            registration.completedAt = registration.completedAt ?? time
+            try registration.update(db)
+            return true
+        }
+    }
+
+    /// Forgets a registration after deregistration.
+    @discardableResult
+    public func deleteRegistration(uid: UInt32, packageFullName: String) throws -> Bool {
+        try writer.write { db in
+            try RegistrationRecord.deleteOne(db, key: ["uid": uid, "package_full_name": packageFullName])
+        }
+    }
+
+    /// The registrations of user `uid`, by package.
+    public func registrations(ofUID uid: UInt32) throws -> [RegistrationRecord] {
+        try writer.read { db in try RegistrationRecord.all().filter(uid: uid).fetchAll(db) }
+    }
+
+    /// The registrations of package `fullName` (its users), by uid. Empty means the package may
+    /// be destaged as far as registrations go.
+    public func registrations(ofPackage fullName: String) throws -> [RegistrationRecord] {
+        try writer.read { db in try RegistrationRecord.all().filter(packageFullName: fullName).fetchAll(db) }
+    }
+
+    /// The uids that have package `fullName` registered.
+    public func users(ofPackage fullName: String) throws -> [UInt32] {
+        try registrations(ofPackage: fullName).map(\.uid)
+    }
+
+    /// The users with any package of image `id` registered, which keep the image staged.
+    public func users(ofImage id: String) throws -> [UInt32] {
+        try writer.read { db in
+            let packages = PackageRecord.all().filter(imageID: id).select(PackageRecord.Columns.fullName)
+            return try UInt32.fetchAll(db, RegistrationRecord
+                .filter(packages.contains(RegistrationRecord.Columns.packageFullName))
+                .select(RegistrationRecord.Columns.uid).distinct().order(RegistrationRecord.Columns.uid))
+        }
+    }
+}
+
+// MARK: - Events
+
+extension StateDatabase {
+    /// Appends an event and returns it with its id.
+    @discardableResult
+    public func record(_ event: EventRecord) throws -> EventRecord {
+        try writer.write { db in
+            var event = event
+            try event.insert(db)
+            return event
+        }
+    }
+
+    /// The last `count` events, oldest first (as `journalctl -n` shows them).
+    public func lastEvents(_ count: Int, uid: UInt32? = nil) throws -> [EventRecord] {
+        try writer.read { db in
+            var request = EventRecord.all()
+            if let uid { request = request.filter(EventRecord.Columns.uid == uid) }
+            return try request.newestFirst().limit(max(count, 0)).fetchAll(db).reversed()
+        }
+    }
+
+    /// Deletes all but the newest `count` events, so the history stays bounded on hosts that
+    /// run for months. Returns how many were deleted.
+    @discardableResult
+    public func pruneEvents(keeping count: Int) throws -> Int {
+        try writer.write { db in
+            let keep = EventRecord.all().newestFirst().limit(max(count, 0)).select(EventRecord.Columns.id)
+            return try EventRecord.filter(!keep.contains(EventRecord.Columns.id)).deleteAll(db)
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import HostPool
+import Testing
+import TestSupport
+
+@Suite("host config")
+struct HostConfigTests {
+    @Test("the shipped sample parses to what its comments say")
+    func sampleParses() throws {
+        let config = try HostConfig.load(path: TestEnvironment.projectRoot + "/config/appattach.toml")
+        #expect(config.pool == "pool1")
+        #expect(config.share == HostConfig.Share(path: "/mnt/appattach", mount: .cifs(unit: "mnt-appattach.mount")))
+        #expect(config.stateDirectory == "/var/lib/appattach")
+        #expect(config.runtimeDirectory == "/run/appattach")
+        #expect(config.logonTimeoutSeconds == 30)
+        #expect(config.deregistrationGraceSeconds == 10)
+        #expect(config.logLevel == .info)
+        #expect(config.hostPoolPath == "/mnt/appattach/hostpools/pool1.toml")
+    }
+
+    @Test("a minimal file gets the documented defaults")
+    func defaults() throws {
+        let config = try HostConfig.parse("pool = \"p\"\n[share]\npath = \"/srv/share/\"\n", displayName: "a.toml")
+        #expect(config == HostConfig(share: .init(path: "/srv/share", mount: .none), pool: "p"))
+        #expect(config.stateDirectory == "/var/lib/appattach")
+        #expect(config.logonTimeoutSeconds == 30)
+        #expect(config.logLevel == .info)
+    }
+
+    @Test("every value can be set")
+    func everyValue() throws {
+        let config = try HostConfig.parse("""
+            pool = "east-2"
+            state_directory = "/srv/state"
+            runtime_directory = "/run/aa"
+            log_level = "debug"
+            [share]
+            path = "/mnt/s"
+            mount = "smbnetfs"
+            [registration]
+            logon_timeout_seconds = 0
+            [deregistration]
+            grace_seconds = 300
+            """, displayName: "a.toml")
+        #expect(config == HostConfig(share: .init(path: "/mnt/s", mount: .smbnetfs), pool: "east-2",
+                                     stateDirectory: "/srv/state", runtimeDirectory: "/run/aa",
+                                     logonTimeoutSeconds: 0, deregistrationGraceSeconds: 300, logLevel: .debug))
+    }
+
+    static let base = "pool = \"p\"\n[share]\npath = \"/mnt/s\"\n"
+
+    @Test("bad input gives one line naming the file and line", arguments: [
+        ("pool = \"p\"\n[share]\npath = \"relative/dir\"\n",
+         "etc/a.toml:3: share.path must be an absolute path, not \"relative/dir\""),
+        ("pool = \"p\"\n[share]\npath = 7\n",
+         "etc/a.toml:3: share.path must be a string, not an integer"),
+        ("pool = \"p\"\n[share]\nmount = \"none\"\n",
+         "etc/a.toml:2: share.path is missing"),
+        ("pool = \"p\"\n",
+         "etc/a.toml: the [share] table is missing; it names where the share is mounted (share.path)"),
+        ("[share]\npath = \"/mnt/s\"\n",
+         "etc/a.toml: pool is missing"),
+        ("pool = \"../etc/shadow\"\n[share]\npath = \"/mnt/s\"\n",
+         "etc/a.toml:1: pool must be 1 to 64 characters from A-Z a-z 0-9 - _ . not starting with a dot, not \"../etc/shadow\""),
+        (base + "mount = \"cifs://server/share\"\n",
+         "etc/a.toml:4: share.mount must be \"none\", \"smbnetfs\" or a systemd cifs mount unit such as \"mnt-appattach.mount\", not \"cifs://server/share\""),
+        (base + "[registration]\nlogon_timeout_seconds = 3600\n",
+         "etc/a.toml:5: registration.logon_timeout_seconds must be from 0 to 600, not 3600"),
+        (base + "[registration]\nlogon_timeout_seconds = \"30\"\n",
+         "etc/a.toml:5: registration.logon_timeout_seconds must be an integer, not a string"),
+        (base + "[deregistration]\ngrace_seconds = -1\n",
+         "etc/a.toml:5: deregistration.grace_seconds must be from 0 to 86400, not -1"),
+        ("log_level = \"verbose\"\n" + base,
+         "etc/a.toml:1: log_level must be \"trace\", \"debug\", \"info\", \"notice\", \"warning\", \"error\" or \"critical\", not \"verbose\""),
+        (base + "[registration]\nlogon_timeout = 5\n",
+         "etc/a.toml:5: unknown key registration.logon_timeout (known keys: registration.logon_timeout_seconds)"),
+        ("pool = \"p\"\nstate_dir = \"/x\"\n[share]\npath = \"/mnt/s\"\n",
+         "etc/a.toml:2: unknown key state_dir (known keys: deregistration, log_level, pool, registration, runtime_directory, share, state_directory)"),
+        ("pool = \"p\"\nshare = \"/mnt/s\"\n",
+         "etc/a.toml:2: share must be a table, not a string"),
+        ("pool = \"p\"\n[share]\npath = \"/mnt/s\"\npath = \"/mnt/t\"\n",
+         "etc/a.toml:4: Error while parsing key-value pair: cannot redefine existing string 'path'"),
+    ])
+    func badInput(text: String, expected: String) {
+        #expect(throws: ConfigurationError.self) { try HostConfig.parse(text, displayName: "etc/a.toml") }
+        do {
+            _ = try HostConfig.parse(text, displayName: "etc/a.toml")
+        } catch {
+            #expect(error.description == expected)
+            #expect(!error.description.contains("\n"))
+        }
+    }
+
+    @Test("a missing file is named with the reason")
+    func missingFile() {
+        do {
+            _ = try HostConfig.load(path: "/nonexistent/appattach.toml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == "/nonexistent/appattach.toml: cannot open: No such file or directory")
+        }
+    }
+}
