@@ -46,6 +46,9 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
+        // Registration: per-user desktop entries, MIME defaults, aliases, autostart; shared icons and MIME XML.
+        .target(name: "Registration", dependencies: ["MSIX", "LinuxSystem"]),
+
         // Executables.
         .executableTarget(name: "appattachctl", dependencies: [
             "MSIX", "DiskImage", "Expand", "LinuxSystem",
@@ -62,6 +65,7 @@ let package = Package(
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", "TestSupport"]),
         .testTarget(name: "ExpandTests", dependencies: ["Expand", "MSIX", "DiskImage", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "StagingTests", dependencies: ["Staging", "LinuxSystem", "TestSupport"]),
+        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "MSIX", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .target(name: "TestSupport", dependencies: ["LinuxSystem"], path: "Tests/TestSupport"),
     ]
