@@ -64,36 +64,53 @@ struct HomeConvergence {
     }
 
     /// `~/.local/bin`, where names are the user's namespace: a file is ours only when it
-    /// carries our marker, and any other file at a wanted name is left as it is.
+    /// carries our marker, and a file there that is the user's, or another package's, stays
+    /// as it is. When two packages want one alias name, the first to have it keeps it.
     private mutating func convergeMarked(_ dir: String, _ files: [PlannedFile]) throws {
         let markers = claims.filter { $0.areas.contains(.executionAliases) }.map(\.markerPrefix)
         guard !markers.isEmpty else { return }
         let desired = files.filter { $0.area == .executionAliases }
-        let wanted = Set(desired.map(\.name))
-        var owned: Set<String> = []
+        // Name → the marker line of the file there, for every file carrying one of ours.
+        var marked: [String: String] = [:]
         for name in try home.list(dir) ?? [] {
             // Our scripts are a few hundred bytes: bigger files need no read to be ruled out.
             guard case .regularFile(let size) = try home.kind(of: dir + "/" + name), size <= 4096,
                   let bytes = try home.readRegularFile(dir + "/" + name, limit: 4096) else { continue }
             let lines = bytes.split(separator: UInt8(ascii: "\n"), maxSplits: 2, omittingEmptySubsequences: false)
-            if lines.count > 1, markers.contains(where: { String(decoding: lines[1], as: UTF8.self).hasPrefix($0) }) {
-                owned.insert(name)
-            }
+            if lines.count > 1 { marked[name] = String(decoding: lines[1], as: UTF8.self) }
         }
+        var kept: Set<String> = []
         for file in desired {
-            let kind = try home.kind(of: file.path)
-            if kind != .missing && !owned.contains(file.name) {
+            guard case .marker(let marker) = file.ownership, !kept.contains(file.name) else {
+                changes.leftAlone.append("\(home.display(file.path)) is wanted by two packages; alias installed once")
+                continue
+            }
+            let family = Self.family(ofMarker: marker)
+            if let existing = marked[file.name], existing.hasPrefix(RegistrationLayout.aliasMarkerPrefix) {
+                guard Self.family(ofMarker: existing) == family else {
+                    changes.leftAlone.append("\(home.display(file.path)) belongs to \(Self.family(ofMarker: existing)); alias not installed")
+                    continue
+                }
+            } else if try home.kind(of: file.path) != .missing {
                 changes.leftAlone.append("\(home.display(file.path)) is not appattach's; alias not installed")
                 continue
             }
+            kept.insert(file.name)
             if try home.readRegularFile(file.path, limit: 4096) != file.contents {
                 try home.writeFile(file.path, file.contents, mode: file.mode)
                 changes.written.append(file.path)
             }
         }
-        for name in owned.sorted() where !wanted.contains(name) {
+        for (name, marker) in marked.sorted(by: { $0.key < $1.key })
+        where !kept.contains(name) && markers.contains(where: { marker.hasPrefix($0) }) {
             if try home.remove(dir + "/" + name) { changes.removed.append(dir + "/" + name) }
         }
+    }
+
+    /// `# appattach-alias PFN!AppId` → `PFN`.
+    static func family(ofMarker marker: String) -> String {
+        let rest = marker.dropFirst(RegistrationLayout.aliasMarkerPrefix.count)
+        return String(rest.prefix { $0 != "!" })
     }
 
     /// Our items in the user's `mimeapps.list`, merged into whatever else it holds.

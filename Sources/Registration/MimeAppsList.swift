@@ -54,7 +54,7 @@ public enum MimeAppsList {
             var key: String?
             var original: [String] = []
             var items: [String] = []
-            var isBlank: Bool { raw.trimmingCharacters(in: .whitespaces).isEmpty }
+            var isBlank: Bool { key == nil && raw.trimmingCharacters(in: .whitespaces).isEmpty }
             var text: String {
                 guard let key, items != original else { return raw }
                 return key + "=" + items.map { $0 + ";" }.joined()
