@@ -139,15 +139,21 @@ import TestSupport
         try FileManager.default.createDirectory(atPath: home + "/bin", withIntermediateDirectories: true)
         try "#!/bin/sh\n".write(toFile: home + "/bin/appattachctl", atomically: false, encoding: .utf8)
         chmod(home + "/bin/appattachctl", 0o755)
+        // A system with its own text editor as the default for text/plain.
+        try FileManager.default.createDirectory(atPath: home + "/system/applications", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: home + "/xdg", withIntermediateDirectories: true)
+        try "[Desktop Entry]\nType=Application\nName=Editor\nExec=appattachctl %F\nMimeType=text/plain;\n"
+            .write(toFile: home + "/system/applications/editor.desktop", atomically: false, encoding: .utf8)
+        try "[Default Applications]\ntext/plain=editor.desktop;\n".write(toFile: home + "/xdg/mimeapps.list", atomically: false, encoding: .utf8)
         func gio(_ type: String) throws -> String {
             try TestEnvironment.run(["env", "-i", "LC_ALL=C.UTF-8", "HOME=\(home)", "PATH=\(home)/bin:/usr/bin:/bin",
-                                     "XDG_DATA_DIRS=\(home)/empty", "gio", "mime", type]).output
+                                     "XDG_DATA_DIRS=\(home)/system", "XDG_CONFIG_DIRS=\(home)/xdg", "gio", "mime", type]).output
         }
         #expect(try gio("x-scheme-handler/centcoffee").contains("Default application for “x-scheme-handler/centcoffee”: appattach-\(pfn)-CCoffee.desktop"))
         #expect(try gio("application/x-appattach-centcoffeemug").contains(": appattach-\(pfn)-CCoffeeMug.desktop"))
         let plain = try gio("text/plain")
         #expect(plain.contains("appattach-\(pfn)-CCoffeeMug.desktop"), "offered for text/plain: \(plain)")
-        #expect(!plain.contains("Default application for “text/plain”: appattach"), "\(plain)")
+        #expect(plain.contains("Default application for “text/plain”: editor.desktop"), "\(plain)")
     }
 }
 
