@@ -69,10 +69,6 @@ int appattach_thread_getresuid(uid_t *real, uid_t *effective, uid_t *saved) {
     return (int)syscall(APPATTACH_SYS_GETRESUID, real, effective, saved);
 }
 
-int32_t appattach_gettid(void) {
-    return (int32_t)syscall(SYS_gettid);
-}
-
 int appattach_get_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }
 
 int appattach_set_dumpable(int dumpable) { return prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0); }

@@ -55,7 +55,5 @@ int appattach_thread_getresuid(uid_t *real, uid_t *effective, uid_t *saved);
 /// prctl(PR_GET_DUMPABLE) and prctl(PR_SET_DUMPABLE) (prctl is variadic, which Swift cannot call).
 int appattach_get_dumpable(void);
 int appattach_set_dumpable(int dumpable);
-/// The calling thread's kernel thread id.
-int32_t appattach_gettid(void);
 
 #endif
