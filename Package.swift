@@ -73,6 +73,9 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
 
+        // Registration: per-user desktop entries, MIME defaults, aliases, autostart; shared icons and MIME XML.
+        .target(name: "Registration", dependencies: ["MSIX", "LinuxSystem"]),
+
         // Executables.
         .executableTarget(name: "appattachctl", dependencies: [
             "MSIX", "DiskImage", "Expand", "Staging", "LinuxSystem", "HostPool", "ShareCatalog",
@@ -95,6 +98,7 @@ let package = Package(
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", "TestSupport"]),
         .testTarget(name: "ExpandTests", dependencies: ["Expand", "MSIX", "DiskImage", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "StagingTests", dependencies: ["Staging", "LinuxSystem", "TestSupport"]),
+        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "MSIX", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "SystemdTests", dependencies: [
             "Systemd", "CSystemd",

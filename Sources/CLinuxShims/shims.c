@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/prctl.h>
 #include <linux/openat2.h>
 
 const unsigned long appattach_LOOP_CTL_GET_FREE = LOOP_CTL_GET_FREE;
@@ -22,6 +23,7 @@ const uint64_t appattach_RESOLVE_BENEATH = RESOLVE_BENEATH;
 const uint64_t appattach_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS;
 const uint64_t appattach_RESOLVE_NO_MAGICLINKS = RESOLVE_NO_MAGICLINKS;
 const uint64_t appattach_RESOLVE_NO_XDEV = RESOLVE_NO_XDEV;
+const int appattach_O_PATH = O_PATH;
 
 int appattach_fallocate(int fd, int mode, int64_t offset, int64_t length) {
     return fallocate(fd, mode, (off_t)offset, (off_t)length);
@@ -37,3 +39,36 @@ int appattach_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode
     struct open_how how = { .flags = flags, .mode = mode, .resolve = resolve };
     return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 }
+
+/* 32-bit x86 and arm keep 16-bit ids behind the plain numbers; the *32 calls take full ids. */
+#if defined(SYS_setresuid32)
+#define APPATTACH_SYS_SETRESUID SYS_setresuid32
+#define APPATTACH_SYS_SETRESGID SYS_setresgid32
+#define APPATTACH_SYS_SETGROUPS SYS_setgroups32
+#define APPATTACH_SYS_GETRESUID SYS_getresuid32
+#else
+#define APPATTACH_SYS_SETRESUID SYS_setresuid
+#define APPATTACH_SYS_SETRESGID SYS_setresgid
+#define APPATTACH_SYS_SETGROUPS SYS_setgroups
+#define APPATTACH_SYS_GETRESUID SYS_getresuid
+#endif
+
+int appattach_thread_setgroups(size_t count, const gid_t *groups) {
+    return (int)syscall(APPATTACH_SYS_SETGROUPS, count, groups);
+}
+
+int appattach_thread_setresuid(uid_t real, uid_t effective, uid_t saved) {
+    return (int)syscall(APPATTACH_SYS_SETRESUID, real, effective, saved);
+}
+
+int appattach_thread_setresgid(gid_t real, gid_t effective, gid_t saved) {
+    return (int)syscall(APPATTACH_SYS_SETRESGID, real, effective, saved);
+}
+
+int appattach_thread_getresuid(uid_t *real, uid_t *effective, uid_t *saved) {
+    return (int)syscall(APPATTACH_SYS_GETRESUID, real, effective, saved);
+}
+
+int appattach_get_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }
+
+int appattach_set_dumpable(int dumpable) { return prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0); }

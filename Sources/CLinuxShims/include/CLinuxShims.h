@@ -40,5 +40,20 @@ extern const uint64_t appattach_RESOLVE_BENEATH;
 extern const uint64_t appattach_RESOLVE_NO_SYMLINKS;
 extern const uint64_t appattach_RESOLVE_NO_MAGICLINKS;
 extern const uint64_t appattach_RESOLVE_NO_XDEV;
+/// O_PATH, which glibc's headers hide without _GNU_SOURCE.
+extern const int appattach_O_PATH;
+
+/// Credentials of the calling thread only. glibc's setgroups/setresuid/setresgid
+/// change every thread of the process (they broadcast through a signal), which a
+/// daemon that acts for one user on one worker thread must not do; the raw system
+/// calls change just the caller. Return 0, or -1 with errno set.
+int appattach_thread_setgroups(size_t count, const gid_t *groups);
+int appattach_thread_setresuid(uid_t real, uid_t effective, uid_t saved);
+int appattach_thread_setresgid(gid_t real, gid_t effective, gid_t saved);
+/// The calling thread's user ids (getresuid(2) is per thread already; named for symmetry).
+int appattach_thread_getresuid(uid_t *real, uid_t *effective, uid_t *saved);
+/// prctl(PR_GET_DUMPABLE) and prctl(PR_SET_DUMPABLE) (prctl is variadic, which Swift cannot call).
+int appattach_get_dumpable(void);
+int appattach_set_dumpable(int dumpable);
 
 #endif

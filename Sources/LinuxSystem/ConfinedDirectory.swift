@@ -1,0 +1,204 @@
+import CLinuxShims
+import Glibc
+
+/// A directory whose contents are reached only beneath it: every path is relative and is
+/// resolved by the kernel with `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+/// RESOLVE_NO_MAGICLINKS)` one directory at a time, so a symbolic link anywhere on the way,
+/// or a `..`, ends the operation with `ELOOP`/`EXDEV` instead of leading somewhere else.
+/// Used for users' homes (see `UserHome`) and for reading untrusted package trees.
+///
+/// New files are written under a hidden temporary name and renamed into place, so readers
+/// (menus, file managers) never see half a file, and a symbolic link at the final name is
+/// replaced, never followed.
+public class ConfinedDirectory {
+    /// The directory, as opened.
+    public let path: String
+    private let descriptor: Int32
+    /// Directories already opened, by relative path: callers write several files into the
+    /// same few directories.
+    private var directories: [String: Int32] = [:]
+    /// The mode of directories that `writeFile` makes.
+    public let directoryMode: mode_t
+
+    /// What is at a path, without following a symbolic link there.
+    public enum Kind: Equatable, Sendable {
+        case missing
+        case regularFile(size: Int)
+        case directory
+        case symbolicLink
+        case other
+    }
+
+    /// Opens `path`. Its own parents are trusted (they belong to the administrator: a link
+    /// such as `/home/alice` -> `/srv/homes/alice` may be followed); what lies below is not.
+    /// With `owner`, the directory must belong to that uid.
+    public init(path: String, owner: uid_t? = nil, directoryMode: mode_t = 0o755) throws(SystemCallError) {
+        self.path = path
+        self.directoryMode = directoryMode
+        let fd = open(path, appattach_O_PATH | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemCallError("open", path) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { let error = SystemCallError("stat", path); close(fd); throw error }
+        if let owner, st.st_uid != owner {
+            close(fd)
+            throw SystemCallError("open (owned by uid \(st.st_uid), not \(owner))", path, errno: EPERM)
+        }
+        descriptor = fd
+    }
+
+    deinit {
+        for fd in directories.values { close(fd) }
+        close(descriptor)
+    }
+
+    static let resolve = appattach_RESOLVE_BENEATH | appattach_RESOLVE_NO_SYMLINKS | appattach_RESOLVE_NO_MAGICLINKS
+
+    /// How a path below reads in messages.
+    public func display(_ relative: String) -> String { relative.isEmpty ? path : path + "/" + relative }
+
+    /// What is at `path`. The corresponding C call is `fstatat(AT_SYMLINK_NOFOLLOW)`.
+    public func kind(of path: String) throws(SystemCallError) -> Kind {
+        let (parent, name) = try split(path)
+        guard let dir = try directory(parent, create: false) else { return .missing }
+        var st = stat()
+        if fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
+            if errno == ENOENT || errno == ENOTDIR { return .missing }
+            throw SystemCallError("stat", display(path))
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return .regularFile(size: Int(st.st_size))
+        case S_IFDIR: return .directory
+        case S_IFLNK: return .symbolicLink
+        default: return .other
+        }
+    }
+
+    /// The contents of the regular file at `path`, or nil when there is none (missing, a
+    /// symbolic link, a directory, or larger than `limit`).
+    public func readRegularFile(_ path: String, limit: Int = 1 << 20) throws(SystemCallError) -> [UInt8]? {
+        let (parent, name) = try split(path)
+        guard let dir = try directory(parent, create: false) else { return nil }
+        let fd = appattach_openat2(dir, name, UInt64(O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), 0, Self.resolve)
+        if fd < 0 {
+            if [ENOENT, ELOOP, ENOTDIR, ENXIO, EISDIR].contains(errno) { return nil }
+            throw SystemCallError("open", display(path))
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SystemCallError("stat", display(path)) }
+        guard st.st_mode & S_IFMT == S_IFREG, Int(st.st_size) <= limit else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 { if errno == EINTR { continue }; throw SystemCallError("read", display(path)) }
+            if n == 0 { break }
+            done += n
+        }
+        return Array(bytes.prefix(done))
+    }
+
+    /// Writes `bytes` to `path` with `mode`: a temporary file beside it, then `renameat` over
+    /// whatever is there (a symbolic link there is replaced, not followed). Missing parent
+    /// directories are made with `directoryMode`.
+    ///
+    /// `durable` adds an `fsync` before the rename: for files that hold the user's own
+    /// settings. Files that registration regenerates at every sign-in skip it, because one
+    /// `fsync` per file would cost more than the whole registration should.
+    public func writeFile(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = false) throws(SystemCallError) {
+        let (parent, name) = try split(path)
+        guard let dir = try directory(parent, create: true) else { throw SystemCallError("mkdir", display(parent), errno: ENOENT) }
+        var suffix = ""
+        for _ in 0..<4 { suffix += String(UInt8.random(in: 0...255), radix: 16) }
+        let temporary = ".\(name).tmp-\(suffix)"
+        let fd = appattach_openat2(dir, temporary, UInt64(O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW), UInt64(mode), Self.resolve)
+        guard fd >= 0 else { throw SystemCallError("create", display(path)) }
+        var failure: SystemCallError?
+        var done = 0
+        while done < bytes.count && failure == nil {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 { if errno != EINTR { failure = SystemCallError("write", display(path)) } } else { done += n }
+        }
+        // The process umask must not decide the mode of a launcher script.
+        if failure == nil && fchmod(fd, mode) != 0 { failure = SystemCallError("chmod", display(path)) }
+        if failure == nil && durable && fsync(fd) != 0 { failure = SystemCallError("fsync", display(path)) }
+        close(fd)
+        if failure == nil && renameat(dir, temporary, dir, name) != 0 { failure = SystemCallError("rename", display(path)) }
+        if let failure {
+            unlinkat(dir, temporary, 0)
+            throw failure
+        }
+    }
+
+    /// Removes the file or symbolic link at `path`; false when there was none.
+    /// The corresponding C call is `unlinkat`.
+    @discardableResult
+    public func remove(_ path: String) throws(SystemCallError) -> Bool {
+        let (parent, name) = try split(path)
+        guard let dir = try directory(parent, create: false) else { return false }
+        if unlinkat(dir, name, 0) != 0 {
+            if errno == ENOENT { return false }
+            throw SystemCallError("unlink", display(path))
+        }
+        return true
+    }
+
+    /// The names in directory `path` (without `.` and `..`), or nil when it does not exist.
+    public func list(_ path: String) throws(SystemCallError) -> [String]? {
+        try checkRelative(path)
+        let fd = path.isEmpty ? openat(descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            : appattach_openat2(descriptor, path, UInt64(O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0, Self.resolve)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw SystemCallError("open", display(path))
+        }
+        guard let stream = fdopendir(fd) else { let error = SystemCallError("opendir", display(path)); close(fd); throw error }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// An open descriptor of directory `path` (relative, "" for the home), walking one
+    /// component at a time and making missing ones when `create` is set; nil when missing.
+    private func directory(_ path: String, create: Bool) throws(SystemCallError) -> Int32? {
+        if path.isEmpty { return descriptor }
+        if let cached = directories[path] { return cached }
+        var current = descriptor
+        var walked = ""
+        for component in path.split(separator: "/").map(String.init) {
+            walked += walked.isEmpty ? component : "/" + component
+            if let cached = directories[walked] { current = cached; continue }
+            var fd = appattach_openat2(current, component, UInt64(appattach_O_PATH | O_DIRECTORY | O_CLOEXEC), 0, Self.resolve)
+            if fd < 0 && errno == ENOENT && create {
+                if mkdirat(current, component, directoryMode) != 0 && errno != EEXIST { throw SystemCallError("mkdir", display(walked)) }
+                fd = appattach_openat2(current, component, UInt64(appattach_O_PATH | O_DIRECTORY | O_CLOEXEC), 0, Self.resolve)
+            }
+            if fd < 0 {
+                if errno == ENOENT && !create { return nil }
+                if errno == ELOOP { throw SystemCallError("open (symbolic link, not followed)", display(walked), errno: ELOOP) }
+                throw SystemCallError("open", display(walked))
+            }
+            directories[walked] = fd
+            current = fd
+        }
+        return current
+    }
+
+    private func split(_ path: String) throws(SystemCallError) -> (String, String) {
+        try checkRelative(path)
+        guard let slash = path.lastIndex(of: "/") else { return ("", path) }
+        return (String(path[..<slash]), String(path[path.index(after: slash)...]))
+    }
+
+    /// Paths come from our own plans, but a bad one must fail here rather than reach a syscall.
+    private func checkRelative(_ path: String) throws(SystemCallError) {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        if path.hasPrefix("/") || (!path.isEmpty && parts.contains { $0.isEmpty || $0 == "." || $0 == ".." }) {
+            throw SystemCallError("resolve", path, errno: EINVAL)
+        }
+    }
+}
