@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "MSIXTests", dependencies: ["MSIX", "ZipArchive", "TestSupport"]),
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", "TestSupport"]),
         .testTarget(name: "ExpandTests", dependencies: ["Expand", "MSIX", "DiskImage", "LinuxSystem", "TestSupport"]),
-        .testTarget(name: "StagingTests", dependencies: ["Staging", "LinuxSystem", "TestSupport"]),
+        .testTarget(name: "StagingTests", dependencies: ["Staging", "Expand", "DiskImage", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "MSIX", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "SystemdTests", dependencies: [
