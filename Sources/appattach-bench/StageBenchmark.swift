@@ -25,6 +25,9 @@ struct StageBenchmark: ParsableCommand {
     @Option(help: "Scratch directory for the images.")
     var directory = "/var/tmp/appattach-bench-stage"
 
+    @Option(help: "The appattachctl to time (default: APPATTACH_CTL, else the one beside this program).")
+    var appattachctl: String?
+
     func run() throws {
         guard geteuid() == 0 else { throw BenchError("the staging benchmark needs root") }
         let fm = FileManager.default
@@ -42,8 +45,12 @@ struct StageBenchmark: ParsableCommand {
             try? fm.removeItem(atPath: paths.runtime)
             try? fm.removeItem(atPath: directory)
         }
-        let ctl = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("appattachctl").path
+        let ctl = appattachctl ?? ProcessInfo.processInfo.environment["APPATTACH_CTL"]
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("appattachctl").path
         let haveCLI = access(ctl, X_OK) == 0
+        // The command keeps its records in the same tmpfs as the library runs.
+        setenv("APPATTACH_RUNTIME_DIRECTORY", paths.runtime, 1)
+        if haveCLI { print("appattachctl: \(ctl)") }
 
         var rows: [[String]] = []
         for filesystem in ["erofs", "ext4"] {
