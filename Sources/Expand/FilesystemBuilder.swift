@@ -76,9 +76,7 @@ struct TreeUsage {
         guard st.st_mode & S_IFMT == S_IFDIR, let dir = opendir(path) else { return }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
+            let name = DirectoryListing.name(of: entry)
             if name != "." && name != ".." { try visit(path + "/" + name, &usage) }
         }
     }

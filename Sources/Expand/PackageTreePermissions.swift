@@ -60,15 +60,7 @@ public struct PackageTreePermissions: Sendable {
         try retryingOnInterrupt("stat", path) { lstat(path, &st) }
         try visit(path, st)
         guard st.st_mode & S_IFMT == S_IFDIR else { return }
-        guard let dir = opendir(path) else { throw SystemCallError("opendir", path) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        closedir(dir)
+        let names = try DirectoryListing.names(path)
         for name in names { try walk(path + "/" + name, visit) }
     }
 }

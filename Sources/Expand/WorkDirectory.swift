@@ -46,17 +46,7 @@ struct WorkDirectory {
         guard lstat(path, &st) == 0 else { return }
         if st.st_mode & S_IFMT == S_IFDIR {
             chmod(path, 0o700)
-            if let dir = opendir(path) {
-                var names: [String] = []
-                while let entry = readdir(dir) {
-                    let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                        String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-                    }
-                    if name != "." && name != ".." { names.append(name) }
-                }
-                closedir(dir)
-                for name in names { removeTree(path + "/" + name) }
-            }
+            for name in (try? DirectoryListing.names(path)) ?? [] { removeTree(path + "/" + name) }
             rmdir(path)
         } else {
             unlink(path)

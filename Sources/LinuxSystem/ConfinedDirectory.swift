@@ -156,7 +156,7 @@ public class ConfinedDirectory {
         defer { closedir(stream) }
         var names: [String] = []
         while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            let name = DirectoryListing.name(of: entry)
             if name != "." && name != ".." { names.append(name) }
         }
         return names

@@ -29,9 +29,7 @@ public enum LoopDeviceTable {
         defer { closedir(dir) }
         var devices: [LoopDeviceState] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
+            let name = DirectoryListing.name(of: entry)
             guard name.hasPrefix("loop"), let n = Int32(name.dropFirst(4)) else { continue }
             let base = "/sys/block/\(name)/loop/"
             guard let backing = try? SysfsFile.read(base + "backing_file") else { continue }

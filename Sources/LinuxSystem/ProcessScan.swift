@@ -24,9 +24,7 @@ public enum ProcessScan {
         defer { closedir(proc) }
         var found: [ProcessUsage] = []
         while let entry = readdir(proc) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
+            let name = DirectoryListing.name(of: entry)
             guard let pid = Int32(name) else { continue }
             let base = "/proc/\(pid)"
             let command = (try? SysfsFile.read(base + "/comm")) ?? "?"
@@ -36,9 +34,7 @@ public enum ProcessScan {
             }
             if how == nil, let fds = opendir(base + "/fd") {
                 while let fd = readdir(fds) {
-                    let n = withUnsafeBytes(of: fd.pointee.d_name) { raw in
-                        String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-                    }
+                    let n = DirectoryListing.name(of: fd)
                     if let target = readLink(base + "/fd/" + n), inside(target) { how = "fd"; break }
                 }
                 closedir(fds)

@@ -1,4 +1,5 @@
 import Glibc
+import LinuxSystem
 
 /// Finds the packages in a mounted image: every folder holding an `AppxManifest.xml`, at the
 /// image's root or one level below (the root directory given at expand time). The folder's name
@@ -37,9 +38,7 @@ enum PackageDiscovery {
         defer { closedir(d) }
         var names: [String] = []
         while let entry = readdir(d) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
+            let name = DirectoryListing.name(of: entry)
             guard name != ".", name != ".." else { continue }
             var st = stat()
             if lstat(dir + "/" + name, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR { names.append(name) }

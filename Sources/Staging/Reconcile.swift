@@ -72,7 +72,7 @@ public struct Reconcile: Sendable {
 
         // Empty directories left by interrupted stages.
         for dir in [paths.images, paths.packages] {
-            for name in (try? FileManagerLite.list(dir)) ?? [] {
+            for name in (try? DirectoryListing.names(dir)) ?? [] {
                 let path = dir + "/" + name
                 if !StagedMounts(paths: paths).entries.contains(where: { $0.mountPoint == path }), rmdir(path) == 0 {
                     repairs.append("removed empty mount point \(path)")
@@ -80,21 +80,5 @@ public struct Reconcile: Sendable {
             }
         }
         return repairs
-    }
-}
-
-/// Directory listing without Foundation's FileManager (names only, no `.`/`..`).
-enum FileManagerLite {
-    static func list(_ dir: String) throws -> [String] {
-        guard let d = opendir(dir) else { throw SystemCallError("opendir", dir) }
-        defer { closedir(d) }
-        var names: [String] = []
-        while let entry = readdir(d) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
     }
 }

@@ -46,7 +46,7 @@ struct StagingFormatsTests {
         let raw = host.dir + "/disk-\(label).raw"
         let sectors = (fsSize + 511) / 512
         let diskBytes = (2048 + sectors + 2048) * 512
-        FileManager.default.createFile(atPath: raw, contents: nil)
+        _ = FileManager.default.createFile(atPath: raw, contents: nil)
         try #require(truncate(raw, off_t(diskBytes)) == 0)
         let script = "label: \(label)\nstart=2048, size=\(sectors), type=\(label == "gpt" ? "L" : "83")\n"
         let p = Process()
