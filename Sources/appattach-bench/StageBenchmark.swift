@@ -53,7 +53,7 @@ struct StageBenchmark: ParsableCommand {
         if haveCLI { print("appattachctl: \(ctl)") }
 
         var rows: [[String]] = []
-        for filesystem in ["erofs", "ext4"] {
+        for filesystem in ["erofs", "ext4"] where images > 0 {
             let made = try makeImages(count: images, filesystem: filesystem, prefix: filesystem)
             var stage = Samples(), destage = Samples(), mountCLI = Samples(), umountCLI = Samples()
             var stageCLI = Samples(), destageCLI = Samples()
@@ -83,8 +83,10 @@ struct StageBenchmark: ParsableCommand {
             rows.append(row("\(filesystem): umount (util-linux)", umountCLI))
             for image in made { unlink(image.path) }
         }
-        print("\(images) images per filesystem, each a fixed VHDX of \(virtualMegabytes) MiB (sparse), staged then destaged")
-        printTable(["step", "p50 ms", "p95 ms", "max ms"], rows)
+        if images > 0 {
+            print("\(images) images per filesystem, each a fixed VHDX of \(virtualMegabytes) MiB (sparse), staged then destaged")
+            printTable(["step", "p50 ms", "p95 ms", "max ms"], rows)
+        }
 
         guard atOnce > 0 else { return }
         let many = try makeImages(count: atOnce, filesystem: "erofs", prefix: "many")
@@ -110,15 +112,17 @@ struct StageBenchmark: ParsableCommand {
 
     struct MadeImage { let path: String; let offset: UInt64; let size: UInt64 }
 
-    /// Builds `count` distinct images (own filesystem UUID each) holding one small package.
+    /// Builds `count` distinct images, each holding one small package of its own name (a
+    /// package can be staged from one image at a time).
     private func makeImages(count: Int, filesystem: String, prefix: String) throws -> [MadeImage] {
-        let tree = directory + "/tree"
-        let package = tree + "/apps/Bench.App_1.0.0.0_neutral__8wekyb3d8bbwe"
-        try FileManager.default.createDirectory(atPath: package, withIntermediateDirectories: true)
-        try "<Package/>\n".write(toFile: package + "/AppxManifest.xml", atomically: false, encoding: .utf8)
-        try Data(repeating: 7, count: 64 << 10).write(to: URL(fileURLWithPath: package + "/payload.bin"))
         var made: [MadeImage] = []
         for i in 0..<count {
+            let tree = directory + "/tree"
+            try? FileManager.default.removeItem(atPath: tree)
+            let package = tree + "/apps/Bench.App\(prefix.capitalized)\(i)_1.0.0.0_neutral__8wekyb3d8bbwe"
+            try FileManager.default.createDirectory(atPath: package, withIntermediateDirectories: true)
+            try "<Package/>\n".write(toFile: package + "/AppxManifest.xml", atomically: false, encoding: .utf8)
+            try Data(repeating: 7, count: 64 << 10).write(to: URL(fileURLWithPath: package + "/payload.bin"))
             let path = "\(directory)/\(prefix)-\(i).vhdx"
             let uuid = UUID().uuidString.lowercased()
             if filesystem == "erofs" {
