@@ -33,8 +33,13 @@ public struct Reconcile: Sendable {
         mounts = StagedMounts(paths: paths)
 
         // Loop devices of ours that nothing mounts (an attach interrupted before its mount).
+        // Loop devices are global to the kernel, but mounts are per mount namespace: a device
+        // another namespace (a container, or the host seen from one) attached and mounted looks
+        // unmounted from here. Its backing file is then not at its path in this namespace, so a
+        // device is only taken for a leftover of ours when its backing file is visible here.
         let mountedSources = Set(mounts.entries.map(\.source))
-        for loop in LoopDeviceTable.read() where (loop.tag ?? "").hasPrefix("appattach:") && !mountedSources.contains(loop.path) {
+        for loop in LoopDeviceTable.read() where (loop.tag ?? "").hasPrefix("appattach:") && !mountedSources.contains(loop.path)
+            && access(loop.backingFile, F_OK) == 0 {
             let fd = open(loop.path, O_RDONLY | O_CLOEXEC)
             if fd >= 0 {
                 _ = LoopDevice.clear(descriptor: fd)
