@@ -103,7 +103,7 @@ public struct Agent: Sendable {
                 case .checkHostPool:
                     if core.refreshHostPool() { notifier.status(core.statusLine) }
                 case .retryDestage:
-                    if !core.stager.destagePending.isEmpty { core.stager.destageUnused(keep: core.wantedImages()) }
+                    core.stager.retryPendingDestages()
                 case .watchdog:
                     notifier.watchdog()
                 case .shutdown:

@@ -57,6 +57,12 @@ extension AgentCore {
     private func register(_ parameters: RegisterParameters, _ connection: ControlConnection) async throws {
         let account = try target(parameters.user, connection.peer)
         let wait = parameters.wait ?? false
+        // Once per sign-in: the PAM hook and logind both ask for every session, and the
+        // second asker only needs to know it is done.
+        if registered[account.uid] != nil {
+            let packages = ((try? database.registrations(ofUID: account.uid)) ?? []).map(\.packageFullName)
+            return connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: packages, done: true))
+        }
         if !wait { connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: [], done: false)) }
         do {
             let packages = try await register(account, session: nil)

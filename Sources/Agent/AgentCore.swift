@@ -78,7 +78,10 @@ final class AgentCore {
     /// (by the stager) and the others go on.
     func stageActive() {
         for entry in activeEntries {
-            _ = try? stager.ensureStaged(entry)
+            do { _ = try stager.ensureStaged(entry) } catch {
+                logger.error("package \(entry.package) of the host pool is not available on this host: \(error)",
+                             metadata: ["appattach.package": "\(entry.package)", "appattach.image": "\(entry.image)"])
+            }
         }
     }
 

@@ -84,16 +84,18 @@ final class PackageStager {
     func stage(_ imagePath: String) throws -> [StagedPackageInfo] {
         let started = ContinuousClock.now
         let outcome: Stage.Outcome
+        let staged: [StagedPackageInfo]
         do {
             // Gates start closed (0700); `applyGates` opens them to the assigned users.
             outcome = try Stage(paths: paths, gateMode: 0o700, mapper: ImageMapping.read).run(imagePath)
+            staged = try remember(imageID: outcome.image.id, imagePath: outcome.image.imagePath,
+                                  fullNames: outcome.image.packages.map(\.fullName))
         } catch {
             journal.event(.imageStageFailed, "cannot stage \(imagePath): \(error)", level: .error, record: .stageFailed,
                           .init(image: imagePath))
             throw error
         }
         let image = outcome.image
-        let staged = try remember(imageID: image.id, imagePath: image.imagePath, fullNames: image.packages.map(\.fullName))
         destagePending.remove(image.id)
         if case .staged = outcome {
             journal.event(.imageStaged, "staged image \(image.id) from \(image.imagePath) on \(image.loopDevice ?? "a file-backed mount")",
@@ -156,6 +158,24 @@ final class PackageStager {
         for (imageID, staged) in images.sorted(by: { $0.key < $1.key }) where !keep.contains(imageID) {
             guard let users = try? database.users(ofImage: imageID), users.isEmpty else { continue }
             destage(imageID, packages: staged)
+        }
+    }
+
+    /// Tries the refused destages again: only those, so an image that is staged because the
+    /// host pool wants it is not taken away by the retry timer.
+    func retryPendingDestages() {
+        let staged = images
+        for imageID in destagePending.sorted() {
+            guard let packages = staged[imageID] else {
+                destagePending.remove(imageID)
+                continue
+            }
+            guard let users = try? database.users(ofImage: imageID), users.isEmpty else {
+                // Someone registered it again meanwhile: it is wanted after all.
+                destagePending.remove(imageID)
+                continue
+            }
+            destage(imageID, packages: packages)
         }
     }
 
