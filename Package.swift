@@ -123,6 +123,9 @@ let package = Package(
         .testTarget(name: "StateStoreTests", dependencies: [
             "StateStore", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        .testTarget(name: "AgentTests", dependencies: [
+            "Agent", "ControlProtocol", "HostPool", "LinuxSystem",
+        ]),
         .target(name: "TestSupport", dependencies: ["LinuxSystem"], path: "Tests/TestSupport"),
     ]
 )
