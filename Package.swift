@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "appattachctl", targets: ["appattachctl"]),
+        .executable(name: "appattachd", targets: ["appattachd"]),
         .executable(name: "appattach-bench", targets: ["appattach-bench"]),
         .executable(name: "logind-probe", targets: ["logind-probe"]),
     ],
@@ -76,9 +77,22 @@ let package = Package(
         // Registration: per-user desktop entries, MIME defaults, aliases, autostart; shared icons and MIME XML.
         .target(name: "Registration", dependencies: ["MSIX", "LinuxSystem"]),
 
+        // The control socket's messages and client, shared by the agent and the command line.
+        .target(name: "ControlProtocol", dependencies: ["LinuxSystem"]),
+
+        // The root agent: the event loop wiring logind, host pool, staging, registration, state.
+        .target(name: "Agent", dependencies: [
+            "Systemd", "HostPool", "Staging", "Registration", "StateStore", "MSIX", "LinuxSystem", "ControlProtocol",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // Executables.
+        .executableTarget(name: "appattachd", dependencies: [
+            "Agent", "HostPool", "Systemd",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "appattachctl", dependencies: [
-            "MSIX", "DiskImage", "Expand", "Staging", "LinuxSystem", "HostPool", "ShareCatalog",
+            "MSIX", "DiskImage", "Expand", "Staging", "LinuxSystem", "HostPool", "ShareCatalog", "ControlProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "appattach-bench", dependencies: [
@@ -108,6 +122,9 @@ let package = Package(
         .testTarget(name: "ShareCatalogTests", dependencies: ["ShareCatalog", "DiskImage", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "StateStoreTests", dependencies: [
             "StateStore", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .testTarget(name: "AgentTests", dependencies: [
+            "Agent", "ControlProtocol", "HostPool", "LinuxSystem",
         ]),
         .target(name: "TestSupport", dependencies: ["LinuxSystem"], path: "Tests/TestSupport"),
     ]

@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <linux/openat2.h>
+#include <sys/socket.h>
 
 const unsigned long appattach_LOOP_CTL_GET_FREE = LOOP_CTL_GET_FREE;
 const unsigned long appattach_LOOP_CONFIGURE = LOOP_CONFIGURE;
@@ -72,3 +73,17 @@ int appattach_thread_getresuid(uid_t *real, uid_t *effective, uid_t *saved) {
 int appattach_get_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }
 
 int appattach_set_dumpable(int dumpable) { return prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0); }
+
+int appattach_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
+    struct ucred credentials;
+    socklen_t length = sizeof(credentials);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
+    *pid = credentials.pid;
+    *uid = credentials.uid;
+    *gid = credentials.gid;
+    return 0;
+}
+
+int appattach_accept_cloexec(int fd) {
+    return accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+}

@@ -28,7 +28,7 @@ public struct Destage: Sendable {
         if let package = mounts.packageMounts.first(where: { $0.mountPoint == paths.packageMountPoint(target) }) {
             try refuseIfBusy(package.mountPoint, what: "package \(target)")
             try Mount.unmount(package.mountPoint)
-            rmdir(package.mountPoint)
+            Stage.removeExposure(target, paths: paths)
             guard let (id, image) = mounts.imageMounts.first(where: { $0.value.device == package.device }) else {
                 return Outcome(imageID: nil, packages: [target])
             }
@@ -50,16 +50,17 @@ public struct Destage: Sendable {
             throw StagingError("\(target): not staged")
         }
         let packages = mounts.packageMounts(ofImageAt: image.mountPoint)
-        for package in packages {
-            try refuseIfBusy(package.mountPoint, what: "package \(Self.name(package.mountPoint))")
+        let names = packages.map { paths.fullName(ofPackageMountPoint: $0.mountPoint) ?? $0.mountPoint }
+        for (package, name) in zip(packages, names) {
+            try refuseIfBusy(package.mountPoint, what: "package \(name)")
         }
         try refuseIfBusy(image.mountPoint, what: "image \(id)")
-        for package in packages {
+        for (package, name) in zip(packages, names) {
             try Mount.unmount(package.mountPoint)
-            rmdir(package.mountPoint)
+            Stage.removeExposure(name, paths: paths)
         }
         try unmountImage(id: id)
-        return Outcome(imageID: id, packages: packages.map { Self.name($0.mountPoint) })
+        return Outcome(imageID: id, packages: names)
     }
 
     private func unmountImage(id: String) throws {
@@ -96,9 +97,5 @@ public struct Destage: Sendable {
             return id
         }
         throw StagingError("\(target): not staged")
-    }
-
-    static func name(_ mountPoint: String) -> String {
-        String(mountPoint.split(separator: "/").last ?? "")
     }
 }

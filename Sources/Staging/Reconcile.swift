@@ -24,16 +24,22 @@ public struct Reconcile: Sendable {
         // Package binds left behind by an image that is no longer mounted.
         let imageDevices = Set(mounts.imageMounts.values.map(\.device))
         for package in mounts.packageMounts where !imageDevices.contains(package.device) {
+            let name = paths.fullName(ofPackageMountPoint: package.mountPoint) ?? package.mountPoint
             if ProcessScan.users(of: package.mountPoint).isEmpty, (try? Mount.unmount(package.mountPoint)) != nil {
-                rmdir(package.mountPoint)
-                repairs.append("unmounted orphaned package \(Destage.name(package.mountPoint))")
+                Stage.removeExposure(name, paths: paths)
+                repairs.append("unmounted orphaned package \(name)")
             }
         }
         mounts = StagedMounts(paths: paths)
 
         // Loop devices of ours that nothing mounts (an attach interrupted before its mount).
+        // Loop devices are global to the kernel, but mounts are per mount namespace: a device
+        // another namespace (a container, or the host seen from one) attached and mounted looks
+        // unmounted from here. Its backing file is then not at its path in this namespace, so a
+        // device is only taken for a leftover of ours when its backing file is visible here.
         let mountedSources = Set(mounts.entries.map(\.source))
-        for loop in LoopDeviceTable.read() where (loop.tag ?? "").hasPrefix("appattach:") && !mountedSources.contains(loop.path) {
+        for loop in LoopDeviceTable.read() where (loop.tag ?? "").hasPrefix("appattach:") && !mountedSources.contains(loop.path)
+            && access(loop.backingFile, F_OK) == 0 {
             let fd = open(loop.path, O_RDONLY | O_CLOEXEC)
             if fd >= 0 {
                 _ = LoopDevice.clear(descriptor: fd)
@@ -71,12 +77,21 @@ public struct Reconcile: Sendable {
         }
 
         // Empty directories left by interrupted stages.
-        for dir in [paths.images, paths.packages] {
-            for name in (try? DirectoryListing.names(dir)) ?? [] {
-                let path = dir + "/" + name
-                if !StagedMounts(paths: paths).entries.contains(where: { $0.mountPoint == path }), rmdir(path) == 0 {
-                    repairs.append("removed empty mount point \(path)")
-                }
+        let mounted = Set(StagedMounts(paths: paths).entries.map(\.mountPoint))
+        for name in (try? DirectoryListing.names(paths.images)) ?? [] {
+            let path = paths.images + "/" + name
+            if !mounted.contains(path), rmdir(path) == 0 {
+                repairs.append("removed empty mount point \(path)")
+            }
+        }
+        // Gates whose package is not mounted, and published links that lead nowhere.
+        for name in (try? DirectoryListing.names(paths.gates)) ?? [] where !mounted.contains(paths.packageMountPoint(name)) {
+            Stage.removeExposure(name, paths: paths)
+            repairs.append("removed the gate of package \(name), which is not mounted")
+        }
+        for name in (try? DirectoryListing.names(paths.packages)) ?? [] where !name.hasPrefix(".") && !mounted.contains(paths.packageMountPoint(name)) {
+            if unlink(paths.packageLink(name)) == 0 || rmdir(paths.packageLink(name)) == 0 {
+                repairs.append("removed the link of package \(name), which is not mounted")
             }
         }
         return repairs

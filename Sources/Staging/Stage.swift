@@ -3,16 +3,22 @@ import LinuxSystem
 
 /// Stages an image: maps the filesystem's bytes with a loop device (or mounts a bare EROFS
 /// file directly), mounts it `ro,nosuid,nodev` at `images/<image-id>`, and exposes each package
-/// at `packages/<PackageFullName>` with a read-only bind mount. Staging an image that is already
-/// staged finishes whatever is missing and says so.
+/// at `packages/<PackageFullName>` with a read-only bind mount inside a gate directory (see
+/// `StagingPaths`). Staging an image that is already staged finishes whatever is missing and says so.
 public struct Stage: Sendable {
     /// Where mounts and records go.
     public let paths: StagingPaths
     /// Reads an image's container and partition table and says which bytes to map.
     public let mapper: @Sendable (String) throws -> ImageMapping
+    /// The mode a new package gate gets. 0755 lets everyone in (an admin staging by hand);
+    /// the agent passes 0700 and then opens the gate to the package's assigned users with an
+    /// access list, so that there is no moment when anyone else could enter.
+    public let gateMode: mode_t
 
-    public init(paths: StagingPaths = StagingPaths(), mapper: @escaping @Sendable (String) throws -> ImageMapping) {
+    public init(paths: StagingPaths = StagingPaths(), gateMode: mode_t = 0o755,
+                mapper: @escaping @Sendable (String) throws -> ImageMapping) {
         self.paths = paths
+        self.gateMode = gateMode
         self.mapper = mapper
     }
 
@@ -39,6 +45,7 @@ public struct Stage: Sendable {
         try Self.makeDirectory(paths.runtime, mode: 0o755)
         try Self.makeDirectory(paths.images, mode: 0o700)
         try Self.makeDirectory(paths.packages, mode: 0o755)
+        try Self.makeDirectory(paths.gates, mode: 0o755)
         try Self.makeDirectory(paths.records, mode: 0o700)
 
         let mountPoint = paths.imageMountPoint(id)
@@ -67,7 +74,7 @@ public struct Stage: Sendable {
             // Leave nothing half-made: take back the binds made so far and the image mount.
             for entry in StagedMounts(paths: paths).packageMounts(ofImageAt: mountPoint) {
                 try? Mount.unmount(entry.mountPoint)
-                rmdir(entry.mountPoint)
+                if let name = paths.fullName(ofPackageMountPoint: entry.mountPoint) { Self.removeExposure(name, paths: paths) }
             }
             try? Mount.unmount(mountPoint)
             rmdir(mountPoint)
@@ -122,18 +129,52 @@ public struct Stage: Sendable {
                     throw StagingError("\(image.imagePath): package \(fullName) is already staged from another image")
                 }
             } else {
+                let gate = paths.gate(fullName)
+                if mkdir(gate, gateMode) != 0 {
+                    guard errno == EEXIST else { throw SystemCallError("mkdir", gate) }
+                } else if chmod(gate, gateMode) != 0 {
+                    // mkdir applied the umask; the gate's mode is a security decision, so it is set exactly.
+                    throw SystemCallError("chmod", gate)
+                }
                 try Self.makeDirectory(target, mode: 0o755)
                 do {
                     try Mount.bindReadOnly(source: source, target: target)
                 } catch {
-                    rmdir(target)
+                    Self.removeExposure(fullName, paths: paths)
                     throw error
                 }
             }
+            try publish(fullName)
             image.packages.append(StagedPackage(fullName: fullName, source: source, mountPoint: target))
         }
         try StagingRecords(paths: paths).save(image)
         return image
+    }
+
+    /// Makes `packages/<fullName>` a link to the package's mount point: to a temporary name,
+    /// then renamed over, so the published name never points at nothing or at an old target.
+    private func publish(_ fullName: String) throws {
+        let link = paths.packageLink(fullName)
+        let target = StagingPaths.packageLinkTarget(fullName)
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink(link, &buffer, buffer.count - 1)
+        if n > 0, String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) == target { return }
+        let temporary = paths.packages + "/." + fullName + ".link"
+        unlink(temporary)
+        guard symlink(target, temporary) == 0 else { throw SystemCallError("symlink", temporary) }
+        guard rename(temporary, link) == 0 else {
+            let error = SystemCallError("rename", link)
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Removes what exposed a package once its mount is gone: the published link, the mount
+    /// point and the gate. Each step may already be done (an interrupted destage).
+    static func removeExposure(_ fullName: String, paths: StagingPaths) {
+        unlink(paths.packageLink(fullName))
+        rmdir(paths.packageMountPoint(fullName))
+        rmdir(paths.gate(fullName))
     }
 
     static func canonical(_ path: String) throws -> String {

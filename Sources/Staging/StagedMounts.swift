@@ -20,9 +20,9 @@ struct StagedMounts {
         return result
     }
 
-    /// Mounts directly under `packages/`.
+    /// Package mounts: `gates/<PackageFullName>/package`.
     var packageMounts: [MountEntry] {
-        entries.filter { Self.parent(of: $0.mountPoint) == paths.packages }
+        entries.filter { paths.fullName(ofPackageMountPoint: $0.mountPoint) != nil }
     }
 
     /// The package bind mounts made from the image mounted at `imageMountPoint`.

@@ -36,7 +36,8 @@ public struct StagingStatus: Sendable, Codable, Equatable {
             let loop = loops.first { $0.path == entry.source }
             let record = records.first { $0.id == id }
             let packages = mounts.packageMounts(ofImageAt: entry.mountPoint).map {
-                Package(fullName: Destage.name($0.mountPoint), mountPoint: $0.mountPoint)
+                Package(fullName: paths.fullName(ofPackageMountPoint: $0.mountPoint) ?? $0.mountPoint,
+                        mountPoint: paths.packageLink(paths.fullName(ofPackageMountPoint: $0.mountPoint) ?? ""))
             }.sorted { $0.fullName < $1.fullName }
             images.append(Image(
                 id: id, imagePath: record?.imagePath ?? loop?.backingFile ?? (entry.source.hasPrefix("/") ? entry.source : nil),

@@ -132,6 +132,15 @@ extension StateDatabase {
         try writer.read { db in try RegistrationRecord.all().filter(packageFullName: fullName).fetchAll(db) }
     }
 
+    /// Every uid with at least one registration, ascending: what the agent checks against
+    /// the users signed in when it starts, to clean up after a crash.
+    public func registeredUIDs() throws -> [UInt32] {
+        try writer.read { db in
+            try UInt32.fetchAll(db, RegistrationRecord.select(RegistrationRecord.Columns.uid).distinct()
+                .order(RegistrationRecord.Columns.uid))
+        }
+    }
+
     /// The uids that have package `fullName` registered.
     public func users(ofPackage fullName: String) throws -> [UInt32] {
         try registrations(ofPackage: fullName).map(\.uid)

@@ -18,6 +18,11 @@ struct AppAttachCtl: AsyncParsableCommand {
             StatusCommand.self,
             UploadCommand.self,
             HostPoolCommand.self,
+            RegisterCommand.self,
+            DeregisterCommand.self,
+            LaunchAppCommand.self,
+            HistoryCommand.self,
+            PamHookCommand.self,
         ]
     )
 
@@ -30,6 +35,9 @@ struct AppAttachCtl: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let error as LaunchError {
+            FileHandle.standardError.write(Data("appattachctl: \(error.description)\n".utf8))
+            Foundation.exit(1)
         } catch let error as AppAttachError {
             FileHandle.standardError.write(Data("appattachctl: \(error.description)\n".utf8))
             Foundation.exit(1)

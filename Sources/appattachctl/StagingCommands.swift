@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Staging
+import ControlProtocol
 
 /// `appattachctl stage IMAGE`: attach and mount an image, expose its packages.
 struct StageCommand: ParsableCommand {
@@ -65,12 +66,16 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let repairs = Reconcile(paths: .current).run()
         let status = StagingStatus.read(paths: .current)
+        // The agent's view is added when it answers; the kernel's tables stay the base, so
+        // status works with the agent stopped, or on a host without it.
+        let agent = try? ControlClient(timeout: .seconds(2)).call(.status, StatusParameters(), as: StatusReply.self)
         if output.json {
-            print(try JSONOutput.encode(status))
+            print(try JSONOutput.encode(StatusOutput(images: status.images, agent: agent)))
             return
         }
         for repair in repairs { print("repaired: \(repair)") }
         print(status.text)
+        if let agent { print(AgentStatusText.lines(agent).joined(separator: "\n")) }
     }
 }
 
@@ -91,5 +96,24 @@ enum JSONOutput {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// `status --json`: the kernel's images, and the agent's view when it answered.
+struct StatusOutput: Encodable {
+    var images: [StagingStatus.Image]
+    var agent: StatusReply?
+}
+
+/// The agent's part of `status` for people.
+enum AgentStatusText {
+    static func lines(_ agent: StatusReply) -> [String] {
+        var lines = ["agent: host pool \(agent.hostPool): \(agent.activePackages) active packages, \(agent.stagedImages) images staged"]
+        if let problem = agent.hostPoolProblem { lines.append("  host pool file refused (last good one in force): \(problem)") }
+        lines.append("  signed in: " + (agent.signedInUsers.isEmpty ? "nobody" : agent.signedInUsers.joined(separator: ", ")))
+        for registration in agent.registrations {
+            lines.append("  \(registration.user): \(registration.packageFullName) (\(registration.mode), \(registration.state))")
+        }
+        return lines
     }
 }

@@ -56,4 +56,9 @@ int appattach_thread_getresuid(uid_t *real, uid_t *effective, uid_t *saved);
 int appattach_get_dumpable(void);
 int appattach_set_dumpable(int dumpable);
 
+// SO_PEERCRED's struct ucred and accept4 are visible only with _GNU_SOURCE, which a
+// Swift import does not define: the shim does. Each returns -1 with errno set on failure.
+int appattach_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
+int appattach_accept_cloexec(int fd);
+
 #endif

@@ -1,0 +1,134 @@
+import Dispatch
+import Glibc
+import Logging
+import StateStore
+import Staging
+import Systemd
+
+/// The root agent: one event loop that stages images, registers and deregisters users' apps
+/// as they sign in and out, follows the host-pool file, and answers the control socket.
+///
+/// Start-up (before `READY=1`): open the state database, reconcile the runtime directory with
+/// the kernel, take over what is staged, subscribe to logind, read the host pool and stage
+/// its active packages, register users already signed in, deregister registrations left by
+/// users who are gone, bind the socket. Then the loop; `SIGTERM` sends `STOPPING=1`, stops
+/// taking requests, lets the queued work finish and returns.
+public struct Agent: Sendable {
+    public let settings: AgentSettings
+    public let logger: Logger
+
+    public init(settings: AgentSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM or SIGINT. Throws when start-up fails (systemd then sees the unit fail).
+    public func run() async throws {
+        let started = ContinuousClock.now
+        let notifier = SystemdNotifier()
+        logger.info("appattach agent starting (config \(settings.configPath))", metadata: AgentEvent.agentStarted.metadata)
+        notifier.status("starting: opening the state database")
+
+        let database = try StateDatabase.open(directory: settings.config.stateDirectory)
+        let core = AgentCore(settings: settings, database: database, logger: logger)
+        for repair in Reconcile(paths: settings.stagingPaths).run() {
+            logger.notice("reconciled: \(repair)")
+        }
+        core.stager.adoptStaged()
+
+        notifier.status("starting: subscribing to logind")
+        let watcher = try await LogindWatcher.start(logger: logger)
+        defer { watcher.close() }
+
+        notifier.status("starting: reading the host pool and staging its packages")
+        core.refreshHostPool()
+        for session in watcher.initialSessions {
+            _ = await core.handle(.sessionAdded(session))
+        }
+        await core.deregisterLeftovers()
+
+        let (commands, input) = AsyncStream.makeStream(of: AgentCommand.self, bufferingPolicy: .unbounded)
+        let server = try ControlServer(path: settings.socketPath, logger: logger) { input.yield(.request($0)) }
+        server.start()
+
+        // SIGTERM/SIGINT become a command, so the loop finishes what is queued before it.
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let signals = [SIGTERM, SIGINT].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                notifier.stopping(status: "stopping: finishing queued work")
+                // No new requests from here on; those already read are answered.
+                server.stop()
+                input.yield(.shutdown)
+            }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
+
+        notifier.ready(status: core.statusLine)
+        logger.notice("appattach agent ready: \(core.statusLine)", metadata: AgentEvent.agentReady.metadata([
+            "appattach.duration_usec": "\(AgentJournal.microseconds(ContinuousClock.now - started))",
+        ]))
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await event in watcher.events { input.yield(.logind(event)) }
+            }
+            Self.every(settings.hostPoolPollInterval, in: &group) { input.yield(.checkHostPool) }
+            Self.every(settings.destageRetryInterval, in: &group) { input.yield(.retryDestage) }
+            if let interval = notifier.watchdogInterval {
+                // Half the interval, as sd_watchdog_enabled(3) advises.
+                Self.every(interval / 2, in: &group) { input.yield(.watchdog) }
+                notifier.watchdog()
+            }
+
+            loop: for await command in commands {
+                switch command {
+                case .logind(let event):
+                    for timer in await core.handle(event) {
+                        group.addTask {
+                            try? await Task.sleep(for: timer.delay)
+                            input.yield(.deregistrationDue(timer))
+                        }
+                    }
+                    notifier.status(core.statusLine)
+                case .request(let connection):
+                    await core.handle(connection)
+                    notifier.status(core.statusLine)
+                case .deregistrationDue(let timer):
+                    await core.deregistrationDue(timer)
+                    notifier.status(core.statusLine)
+                case .checkHostPool:
+                    if core.refreshHostPool() { notifier.status(core.statusLine) }
+                case .retryDestage:
+                    core.stager.retryPendingDestages()
+                case .watchdog:
+                    notifier.watchdog()
+                case .shutdown:
+                    break loop
+                }
+            }
+            group.cancelAll()
+        }
+
+        // Requests read before the stop but not reached are told so rather than cut off.
+        core.stopping = true
+        input.finish()
+        for await command in commands {
+            if case .request(let connection) = command { await core.handle(connection) }
+        }
+        logger.notice("appattach agent stopped", metadata: AgentEvent.agentStopping.metadata)
+    }
+
+    /// Adds a child task that calls `tick` every `interval` until the group is cancelled.
+    private static func every(_ interval: Duration, in group: inout TaskGroup<Void>, _ tick: @escaping @Sendable () -> Void) {
+        group.addTask {
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: interval) } catch { return }
+                tick()
+            }
+        }
+    }
+}

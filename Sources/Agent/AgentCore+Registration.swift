@@ -1,0 +1,175 @@
+import ControlProtocol
+import Foundation
+import HostPool
+import LinuxSystem
+import Logging
+import MSIX
+import Registration
+import StateStore
+import Staging
+import Systemd
+
+/// The app data hook deregistration calls before it removes a package's files. Pushing app
+/// data into the profile is not built yet, so this saver saves nothing and lets
+/// deregistration go on; it is named for what it does so that nobody mistakes it for the push.
+let appDataPushNotYetImplemented: @Sendable (UserAccount, String) throws -> Void = { _, _ in }
+
+/// A request that could not be done, with the error name its reply carries.
+struct AgentRequestError: Error, CustomStringConvertible {
+    var name: ControlErrorName
+    var description: String
+}
+
+extension AgentCore {
+    /// Registers `account`'s assigned packages: stages what is missing, converges the home
+    /// (one job for all packages), records the registrations and journals one event per
+    /// package. Registrations the user has but is no longer assigned are removed.
+    @discardableResult
+    func register(_ account: UserAccount, session: String?) async throws -> [String] {
+        let started = ContinuousClock.now
+        guard let definition = hostPool.definition else {
+            throw AgentRequestError(name: .failed, description: "no host pool file in force (\(hostPool.problem.map { "\($0)" } ?? "not read yet"))")
+        }
+        let assignments = try AssignmentResolver(definition: definition).assignments(forUID: account.uid)
+        var plans: [RegistrationPlan] = []
+        var modes: [String: Registration.RegistrationMode] = [:]
+        let existing = Dictionary(((try? database.registrations(ofUID: account.uid)) ?? []).map { ($0.packageFullName, $0) },
+                                  uniquingKeysWith: { a, _ in a })
+        for assignment in assignments {
+            let package: StagedPackageInfo
+            do {
+                package = try stager.ensureStaged(assignment.entry)
+            } catch {
+                journal.event(.registrationFailed, "cannot register \(assignment.entry.package) for \(account.name): \(error)",
+                              level: .error, .init(user: account.name, uid: account.uid, package: "\(assignment.entry.package)", session: session))
+                continue
+            }
+            // A registration completed by a launch in this sign-in stays complete when the
+            // user signs in again with a second session.
+            var mode = Registration.RegistrationMode(rawValue: assignment.entry.registration.rawValue) ?? .delayed
+            if existing[package.fullName]?.state == .complete { mode = .regular }
+            modes[package.fullName] = mode
+            plans.append(RegistrationPlan(manifest: package.manifest, integration: package.integration, mode: mode,
+                                          home: account.home, launcher: settings.launcher))
+        }
+        stager.applyGates(definition)
+
+        // Packages registered before but not assigned now (the host pool changed) go first.
+        let assignedFamilies = Set(plans.map(\.packageFamilyName))
+        let stale = existing.values.filter { record in
+            !assignedFamilies.contains(stager.packages[record.packageFullName]?.familyName ?? "")
+        }
+        if !stale.isEmpty { try await deregister(account, packages: stale.map(\.packageFullName), reason: "no longer assigned") }
+
+        do {
+            try await Register(files: userFiles).run(plans, for: account)
+        } catch {
+            journal.event(.registrationFailed, "cannot register packages for \(account.name): \(error)", level: .error,
+                          .init(user: account.name, uid: account.uid, package: plans.map(\.packageFullName).joined(separator: " "), session: session))
+            throw AgentRequestError(name: .failed, description: "\(error)")
+        }
+        let duration = ContinuousClock.now - started
+        let now = Date()
+        for plan in plans {
+            let mode = modes[plan.packageFullName] ?? Registration.RegistrationMode.delayed
+            let record = RegistrationRecord(uid: account.uid, userName: account.name, packageFullName: plan.packageFullName,
+                                            mode: mode == .regular ? .regular : .delayed,
+                                            state: mode == .regular ? .complete : .partial, registeredAt: now,
+                                            completedAt: mode == .regular ? now : nil)
+            do { try database.saveRegistration(record) } catch {
+                logger.error("cannot record the registration of \(plan.packageFullName) for \(account.name)", error: error)
+            }
+            journal.event(.packageRegistered, "registered \(plan.packageFullName) for \(account.name) (\(mode.rawValue))",
+                          record: .registered, .init(user: account.name, uid: account.uid, package: plan.packageFullName,
+                                                     session: session, mode: mode.rawValue, duration: duration))
+        }
+        registered[account.uid] = session
+        return plans.map(\.packageFullName)
+    }
+
+    /// Deregisters `packages` (PackageFullNames; nil: every one the user has) for `account`:
+    /// removes the files as the user, forgets the registrations, journals each. Images
+    /// nobody uses any more are then destaged.
+    @discardableResult
+    func deregister(_ account: UserAccount, packages: [String]? = nil, reason: String) async throws -> [String] {
+        let started = ContinuousClock.now
+        let records = (try? database.registrations(ofUID: account.uid)) ?? []
+        let names = packages ?? records.map(\.packageFullName)
+        registered[account.uid] = nil
+        guard !names.isEmpty else { return [] }
+        let families = names.map { name in
+            stager.packages[name]?.familyName ?? ((try? database.package(name))??.familyName) ?? Self.familyName(ofFullName: name)
+        }
+        do {
+            try await Deregister(files: userFiles, saveAppData: appDataPushNotYetImplemented)
+                .run(.packages(Array(Set(families)).sorted()), for: account)
+        } catch {
+            journal.event(.registrationFailed, "cannot deregister packages for \(account.name): \(error)", level: .error,
+                          .init(user: account.name, uid: account.uid, package: names.joined(separator: " ")))
+            throw AgentRequestError(name: .failed, description: "\(error)")
+        }
+        let duration = ContinuousClock.now - started
+        for name in names {
+            _ = try? database.deleteRegistration(uid: account.uid, packageFullName: name)
+            journal.event(.packageDeregistered, "deregistered \(name) for \(account.name) (\(reason))", record: .deregistered,
+                          .init(user: account.name, uid: account.uid, package: name, duration: duration))
+        }
+        return names
+    }
+
+    /// Completes `account`'s delayed registration of the package of `aumid` (`PFN!AppId`):
+    /// everything a regular registration writes. Returns the package and whether this call
+    /// did it (false: it was complete already).
+    func completeRegistration(_ account: UserAccount, aumid: String) async throws -> (StagedPackageInfo, AppxManifest.Application?, Bool) {
+        let parts = aumid.split(separator: "!", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+            throw AgentRequestError(name: .invalidParameter, description: "'\(aumid)' is not an app id of the form PackageFamilyName!AppId")
+        }
+        let records = (try? database.registrations(ofUID: account.uid)) ?? []
+        guard let record = records.first(where: { stager.packages[$0.packageFullName]?.familyName == parts[0] }),
+              let package = stager.packages[record.packageFullName] else {
+            throw AgentRequestError(name: .notRegistered, description: "\(parts[0]) is not registered for \(account.name)")
+        }
+        let app = package.manifest.applications.first { $0.id == parts[1] }
+        guard app != nil else {
+            throw AgentRequestError(name: .invalidParameter, description: "package \(package.fullName) has no app '\(parts[1])'")
+        }
+        guard record.state == .partial else { return (package, app, false) }
+        let started = ContinuousClock.now
+        let plan = RegistrationPlan(manifest: package.manifest, integration: package.integration, mode: .regular,
+                                    home: account.home, launcher: settings.launcher)
+        do {
+            try await Register(files: userFiles).run([plan], for: account)
+        } catch {
+            journal.event(.registrationFailed, "cannot complete the registration of \(package.fullName) for \(account.name): \(error)",
+                          level: .error, .init(user: account.name, uid: account.uid, package: package.fullName))
+            throw AgentRequestError(name: .failed, description: "\(error)")
+        }
+        _ = try? database.completeRegistration(uid: account.uid, packageFullName: package.fullName, at: Date())
+        journal.event(.registrationCompleted, "completed the registration of \(package.fullName) for \(account.name) at its first launch",
+                      record: .registrationCompleted, .init(user: account.name, uid: account.uid, package: package.fullName,
+                                                            mode: "regular", duration: ContinuousClock.now - started))
+        return (package, app, true)
+    }
+
+    /// `Name_Version_Arch_ResourceId_PublisherId` → `Name_PublisherId`.
+    static func familyName(ofFullName fullName: String) -> String {
+        let parts = fullName.split(separator: "_", omittingEmptySubsequences: false)
+        guard parts.count == 5 else { return fullName }
+        return "\(parts[0])_\(parts[4])"
+    }
+
+    /// The account of a user name or uid, or a request error naming it.
+    static func account(_ user: String) throws -> UserAccount {
+        do {
+            guard let account = try Accounts.account(named: user) else {
+                throw AgentRequestError(name: .noSuchUser, description: "no user '\(user)' is known to NSS")
+            }
+            return account
+        } catch let error as AgentRequestError {
+            throw error
+        } catch {
+            throw AgentRequestError(name: .failed, description: "cannot look up user '\(user)': \(error)")
+        }
+    }
+}

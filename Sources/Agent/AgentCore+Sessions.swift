@@ -1,0 +1,72 @@
+import LinuxSystem
+import Logging
+import Systemd
+
+extension AgentCore {
+    /// A deregistration to run after the grace period, unless the user signs in again first.
+    struct DeregistrationTimer: Sendable {
+        var uid: UInt32
+        var generation: Int
+        var delay: Duration
+    }
+
+    /// Feeds a logind event to the sign-in tracker and acts on its decisions. Returns the
+    /// deregistrations to schedule (the loop owns the timers).
+    func handle(_ event: LogindEvent) async -> [DeregistrationTimer] {
+        var timers: [DeregistrationTimer] = []
+        for decision in tracker.handle(event) {
+            switch decision {
+            case .signedIn(let uid, let name, let session):
+                await signedIn(uid: uid, name: name, session: session)
+            case .signedOut(let uid, let name, let reason):
+                journal.event(.signOutSeen, "user \(name) signed out", .init(user: name, uid: uid, extra: ["appattach.reason": "\(reason.rawValue)"]))
+                signInGeneration[uid, default: 0] += 1
+                timers.append(DeregistrationTimer(uid: uid, generation: signInGeneration[uid]!,
+                                                  delay: .seconds(settings.config.deregistrationGraceSeconds)))
+            }
+        }
+        return timers
+    }
+
+    /// A user's first counted session: register, unless a Register request (the PAM hook)
+    /// already did for this sign-in.
+    func signedIn(uid: UInt32, name: String, session: String) async {
+        signInGeneration[uid, default: 0] += 1
+        journal.event(.signInSeen, "user \(name) signed in", level: .info,
+                      .init(user: name, uid: uid, session: session,
+                            extra: ["appattach.session_class": "\(tracker.sessions[session]?.sessionClass.rawValue ?? "")"]))
+        guard registered[uid] == nil else { return }
+        do {
+            let account = try Self.account(String(uid))
+            try await register(account, session: session)
+        } catch {
+            logger.error("cannot register the packages of \(name) at sign-in: \(error)",
+                         metadata: ["appattach.user": "\(name)", "appattach.uid": "\(uid)"])
+        }
+    }
+
+    /// The grace period after a sign-out ended: deregister unless the user came back.
+    func deregistrationDue(_ timer: DeregistrationTimer) async {
+        guard signInGeneration[timer.uid] == timer.generation, tracker.countedSessions(of: timer.uid) == 0 else { return }
+        await deregisterQuietly(uid: timer.uid, reason: "signed out")
+        stager.destageUnused()
+    }
+
+    /// Deregisters every package of `uid`, logging instead of throwing (nobody waits for it).
+    func deregisterQuietly(uid: UInt32, reason: String) async {
+        do {
+            let account = try Self.account(String(uid))
+            try await deregister(account, reason: reason)
+        } catch {
+            logger.error("cannot deregister the packages of uid \(uid): \(error)", metadata: ["appattach.uid": "\(uid)"])
+        }
+    }
+
+    /// After a crash or a stop, the database may hold registrations of users who are gone:
+    /// deregister those, so nothing is left in a home that nobody uses.
+    func deregisterLeftovers() async {
+        for uid in (try? database.registeredUIDs()) ?? [] where tracker.countedSessions(of: uid) == 0 {
+            await deregisterQuietly(uid: uid, reason: "not signed in when the agent started")
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Glibc
+import HostPool
+
+/// The host-pool file on the share and the definition in force: the last one that read
+/// without error. A bad file is reported once per change and never replaces a good one.
+struct HostPoolSource {
+    /// What identifies a version of the file without reading it: a change of either means
+    /// "read again". Modification time alone misses two saves within one timestamp tick.
+    struct Version: Equatable {
+        var modified: timespec
+        var size: Int
+        static func == (a: Version, b: Version) -> Bool {
+            a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec && a.size == b.size
+        }
+    }
+
+    /// What a check found.
+    enum Change {
+        /// Nothing new.
+        case unchanged
+        /// A new definition is in force; `previous` is the one it replaced (nil at the first load).
+        case loaded(previous: HostPoolDefinition?)
+        /// The file changed but cannot be used; the error names file and line.
+        case rejected(ConfigurationError)
+    }
+
+    let share: String
+    let pool: String
+    private(set) var definition: HostPoolDefinition?
+    /// Why the file on the share is not the one in force, while that is so.
+    private(set) var problem: ConfigurationError?
+    private var version: Version?
+
+    init(share: String, pool: String) {
+        self.share = share
+        self.pool = pool
+    }
+
+    /// The file as admins name it (relative to the share).
+    var displayName: String { HostPoolDefinition.relativePath(pool: pool) }
+    var path: String { HostPoolDefinition.path(share: share, pool: pool) }
+
+    /// Reads the file if it changed since the last check (or was never read).
+    mutating func check() -> Change {
+        var st = stat()
+        let current: Version? = stat(path, &st) == 0 ? Version(modified: st.st_mtim, size: Int(st.st_size)) : nil
+        if let current, current == version { return .unchanged }
+        if current == nil, version == nil, problem != nil { return .unchanged }
+        version = current
+        do {
+            let loaded = try HostPoolDefinition.load(share: share, pool: pool)
+            let previous = definition
+            definition = loaded
+            problem = nil
+            return .loaded(previous: previous)
+        } catch {
+            problem = error
+            return .rejected(error)
+        }
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import Glibc
+import HostPool
+import LinuxSystem
+import MSIX
+import Registration
+import StateStore
+import Staging
+import Systemd
+
+/// A package the agent has staged, with what registration needs from it, read once.
+struct StagedPackageInfo: Sendable {
+    var fullName: String
+    var familyName: String
+    var imageID: String
+    /// The image file, canonical (as `Stage` records it).
+    var imagePath: String
+    var manifest: AppxManifest
+    var integration: PreparedIntegration
+}
+
+/// Stages and destages images for the agent and keeps what it staged: each package's manifest
+/// and shared integration files (prepared once per package, not per user), its gate's access
+/// list, and the state database's image and package rows. Used from the agent's event loop only.
+final class PackageStager {
+    let settings: AgentSettings
+    let database: StateDatabase
+    let journal: AgentJournal
+    let directory: any AccountDirectory
+    /// Staged packages by PackageFullName.
+    private(set) var packages: [String: StagedPackageInfo] = [:]
+    /// Images whose destaging was refused (in use) or failed, to be tried again.
+    private(set) var destagePending: Set<String> = []
+    /// The access list last applied to each gate, so an unchanged one is not rewritten.
+    private var appliedGates: [String: String] = [:]
+
+    init(settings: AgentSettings, database: StateDatabase, journal: AgentJournal,
+         directory: any AccountDirectory = SystemAccountDirectory()) {
+        self.settings = settings
+        self.database = database
+        self.journal = journal
+        self.directory = directory
+    }
+
+    var paths: StagingPaths { settings.stagingPaths }
+
+    /// Image ids staged, with their packages.
+    var images: [String: [StagedPackageInfo]] { Dictionary(grouping: packages.values, by: \.imageID) }
+
+    /// Takes over what is staged already (after a restart: mounts survive in the runtime
+    /// directory), and makes the database agree with the kernel: rows of images that are no
+    /// longer mounted go, with their registrations.
+    func adoptStaged() {
+        let status = StagingStatus.read(paths: paths)
+        for image in status.images {
+            do {
+                try remember(imageID: image.id, imagePath: image.imagePath ?? "", fullNames: image.packages.map(\.fullName))
+            } catch {
+                journal.logger.error("cannot take over staged image \(image.id)", error: error, metadata: ["appattach.image": "\(image.id)"])
+            }
+        }
+        let mounted = Set(status.images.map(\.id))
+        for record in (try? database.images()) ?? [] where !mounted.contains(record.id) {
+            _ = try? database.deleteImage(record.id)
+        }
+    }
+
+    /// The staged package an entry provides, staging its image first when needed.
+    func ensureStaged(_ entry: PackageEntry) throws -> StagedPackageInfo {
+        let imagePath = settings.imagePath(entry)
+        let canonical = Self.canonical(imagePath)
+        if let found = packages.values.first(where: { entry.package.matches(fullName: $0.fullName) && $0.imagePath == canonical }) {
+            return found
+        }
+        let staged = try stage(imagePath)
+        guard let found = staged.first(where: { entry.package.matches(fullName: $0.fullName) }) else {
+            throw StagingError("\(entry.image): holds no package \(entry.package) (it holds \(staged.map(\.fullName).joined(separator: ", ")))")
+        }
+        return found
+    }
+
+    /// Stages the image at `imagePath`, prepares its packages' integration files, and records it.
+    @discardableResult
+    func stage(_ imagePath: String) throws -> [StagedPackageInfo] {
+        let started = ContinuousClock.now
+        let outcome: Stage.Outcome
+        let staged: [StagedPackageInfo]
+        do {
+            // Gates start closed (0700); `applyGates` opens them to the assigned users.
+            outcome = try Stage(paths: paths, gateMode: 0o700, mapper: ImageMapping.read).run(imagePath)
+            staged = try remember(imageID: outcome.image.id, imagePath: outcome.image.imagePath,
+                                  fullNames: outcome.image.packages.map(\.fullName))
+        } catch {
+            journal.event(.imageStageFailed, "cannot stage \(imagePath): \(error)", level: .error, record: .stageFailed,
+                          .init(image: imagePath))
+            throw error
+        }
+        let image = outcome.image
+        destagePending.remove(image.id)
+        if case .staged = outcome {
+            journal.event(.imageStaged, "staged image \(image.id) from \(image.imagePath) on \(image.loopDevice ?? "a file-backed mount")",
+                          record: .staged, .init(package: staged.map(\.fullName).joined(separator: " "), image: image.id,
+                                                 duration: ContinuousClock.now - started))
+        }
+        return staged
+    }
+
+    /// Reads the manifests, prepares (or reloads) the integration files, saves the rows.
+    @discardableResult
+    private func remember(imageID: String, imagePath: String, fullNames: [String]) throws -> [StagedPackageInfo] {
+        var staged: [StagedPackageInfo] = []
+        for fullName in fullNames {
+            let packageDir = paths.packageMountPoint(fullName)
+            let bytes = try Array(Data(contentsOf: URL(fileURLWithPath: packageDir + "/" + MSIXPackage.manifestName)))
+            let manifest = try AppxManifest.parse(bytes)
+            let shared = settings.integrationDirectory(fullName)
+            let integration: PreparedIntegration
+            if let prepared = try? PreparedIntegration.load(from: shared), prepared.packageFullName == fullName {
+                integration = prepared
+            } else {
+                integration = try PackageIntegration.prepare(packageDir: packageDir, into: shared)
+            }
+            let info = StagedPackageInfo(fullName: fullName, familyName: manifest.identity.familyName, imageID: imageID,
+                                         imagePath: imagePath, manifest: manifest, integration: integration)
+            packages[fullName] = info
+            staged.append(info)
+        }
+        try database.saveImage(ImageRecord(id: imageID, path: imagePath, stagedAt: Date(), state: .staged),
+                               packages: staged.map { PackageRecord(fullName: $0.fullName, familyName: $0.familyName,
+                                                                    imageID: imageID, mountPoint: paths.packageLink($0.fullName)) })
+        return staged
+    }
+
+    /// Sets every staged package's gate to the users and groups the host pool assigns it.
+    /// Packages the pool does not name (any more) are closed to everyone but root.
+    func applyGates(_ definition: HostPoolDefinition?) {
+        for fullName in packages.keys.sorted() {
+            let gate = definition.map { PackageGate.resolve(fullName: fullName, definition: $0, directory: directory) } ?? PackageGate()
+            let text = gate.aclText
+            guard appliedGates[fullName] != text else { continue }
+            do {
+                try AccessControlList(text).apply(to: paths.gate(fullName))
+                appliedGates[fullName] = text
+                if !gate.unresolved.isEmpty {
+                    journal.logger.warning("package \(fullName): \(gate.unresolved.joined(separator: ", ")) unknown to NSS; not let in",
+                                           metadata: ["appattach.package": "\(fullName)"])
+                }
+            } catch {
+                journal.logger.error("cannot set the access list of package \(fullName)", error: error,
+                                     metadata: ["appattach.package": "\(fullName)"])
+            }
+        }
+    }
+
+    /// Destages every image none of whose packages is registered for anyone, except those in
+    /// `keep`. An image in use stays staged and is tried again later; never a lazy unmount.
+    func destageUnused(keep: Set<String> = []) {
+        for (imageID, staged) in images.sorted(by: { $0.key < $1.key }) where !keep.contains(imageID) {
+            guard let users = try? database.users(ofImage: imageID), users.isEmpty else { continue }
+            destage(imageID, packages: staged)
+        }
+    }
+
+    /// Tries the refused destages again: only those, so an image that is staged because the
+    /// host pool wants it is not taken away by the retry timer.
+    func retryPendingDestages() {
+        let staged = images
+        for imageID in destagePending.sorted() {
+            guard let packages = staged[imageID] else {
+                destagePending.remove(imageID)
+                continue
+            }
+            guard let users = try? database.users(ofImage: imageID), users.isEmpty else {
+                // Someone registered it again meanwhile: it is wanted after all.
+                destagePending.remove(imageID)
+                continue
+            }
+            destage(imageID, packages: packages)
+        }
+    }
+
+    /// Destages one image now.
+    private func destage(_ imageID: String, packages staged: [StagedPackageInfo]) {
+        let started = ContinuousClock.now
+        let names = staged.map(\.fullName).sorted().joined(separator: " ")
+        do {
+            _ = try Destage(paths: paths).run(imageID)
+        } catch {
+            let firstRefusal = destagePending.insert(imageID).inserted
+            if firstRefusal {
+                journal.event(.imageDestageRefusedBusy, "image \(imageID) stays staged: \(error); trying again later",
+                              level: .warning, .init(package: names, image: imageID))
+            }
+            return
+        }
+        destagePending.remove(imageID)
+        for package in staged {
+            packages[package.fullName] = nil
+            appliedGates[package.fullName] = nil
+            try? FileManager.default.removeItem(atPath: settings.integrationDirectory(package.fullName))
+        }
+        _ = try? database.deleteImage(imageID)
+        journal.event(.imageDestaged, "destaged image \(imageID)", record: .destaged,
+                      .init(package: names, image: imageID, duration: ContinuousClock.now - started))
+    }
+
+    /// `realpath`, or the path as given when it cannot be resolved (then it matches nothing staged).
+    static func canonical(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import HostPool
+import Testing
+@testable import Agent
+
+@Suite("host-pool file polling")
+struct HostPoolSourceTests {
+    let share = NSTemporaryDirectory() + "appattach-pool-\(UUID().uuidString)"
+
+    func write(_ text: String) throws {
+        try FileManager.default.createDirectory(atPath: share + "/hostpools", withIntermediateDirectories: true)
+        try text.write(toFile: share + "/hostpools/pool1.toml", atomically: true, encoding: .utf8)
+    }
+
+    static let good = """
+        [[package]]
+        image = "images/one.vhdx"
+        name = "Demo.One_8wekyb3d8bbwe"
+        users = ["alice"]
+        """
+
+    @Test("first read loads; no change is unchanged; a bad file is refused naming file:line and the good one stays; fixed, it loads")
+    func lifecycle() throws {
+        defer { try? FileManager.default.removeItem(atPath: share) }
+        var source = HostPoolSource(share: share, pool: "pool1")
+        try write(Self.good)
+        guard case .loaded(let previous) = source.check() else { Issue.record("first read should load"); return }
+        #expect(previous == nil)
+        #expect(source.definition?.packages.count == 1)
+        guard case .unchanged = source.check() else { Issue.record("nothing changed"); return }
+
+        try write(Self.good + "\nregistration = \"eager\"\n")
+        guard case .rejected(let error) = source.check() else { Issue.record("a bad file must be refused"); return }
+        #expect(error.description.hasPrefix("hostpools/pool1.toml:5:"), "\(error)")
+        #expect(source.definition?.packages.count == 1, "the last good definition stays in force")
+        #expect(source.problem != nil)
+        guard case .unchanged = source.check() else { Issue.record("a refused file is reported once"); return }
+
+        try write(Self.good + "\n[[package]]\nimage = \"images/two.vhdx\"\nname = \"Demo.Two_8wekyb3d8bbwe\"\n")
+        guard case .loaded(let replaced) = source.check() else { Issue.record("the fixed file should load"); return }
+        #expect(replaced?.packages.count == 1)
+        #expect(source.definition?.packages.count == 2)
+        #expect(source.problem == nil)
+    }
+
+    @Test("a missing file is refused once; the agent keeps what it had")
+    func missing() {
+        var source = HostPoolSource(share: share, pool: "pool1")
+        guard case .rejected = source.check() else { Issue.record("a missing file is a problem"); return }
+        guard case .unchanged = source.check() else { Issue.record("and it is reported once"); return }
+        #expect(source.definition == nil)
+    }
+}
