@@ -5,6 +5,8 @@
 #include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <linux/openat2.h>
+#include <linux/stat.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 
 const unsigned long appattach_LOOP_CTL_GET_FREE = LOOP_CTL_GET_FREE;
@@ -86,4 +88,11 @@ int appattach_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
 
 int appattach_accept_cloexec(int fd) {
     return accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+int appattach_is_mount_root(const char *path) {
+    struct statx stx;
+    if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, 0, &stx) != 0) return -1;
+    if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)) return -2;
+    return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) ? 1 : 0;
 }

@@ -1,3 +1,4 @@
+import CLinuxShims
 import Glibc
 
 /// Mounting and unmounting: the one place that calls `mount(2)` and `umount2(2)`.
@@ -55,6 +56,27 @@ public enum Mount {
         }
         // Only an already-marked mount is unmounted by MNT_EXPIRE; ours are never left marked.
         throw SystemCallError("umount(MNT_EXPIRE)", target, errno: EINVAL)
+    }
+
+    /// Whether `path` is the root of a mount, asked of the kernel for this one path (`statx`
+    /// `STATX_ATTR_MOUNT_ROOT`), so the answer costs the same with 1 or 1,000 mounts. Where the
+    /// kernel cannot tell, a directory whose device differs from its parent's is a mount root.
+    public static func isMountPoint(_ path: String) -> Bool {
+        switch appattach_is_mount_root(path) {
+        case 1: return true
+        case 0, -1: return false
+        default:
+            guard let device = deviceID(of: path), let slash = path.lastIndex(of: "/") else { return false }
+            let parent = slash == path.startIndex ? "/" : String(path[..<slash])
+            return deviceID(of: parent) != device
+        }
+    }
+
+    /// The device id of the filesystem `path` is on (`lstat`); bind mounts of one filesystem share it.
+    public static func deviceID(of path: String) -> UInt64? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        return UInt64(st.st_dev)
     }
 
     /// Unmounts `target`. Never lazily: a busy mount (`EBUSY`) is an error the caller must

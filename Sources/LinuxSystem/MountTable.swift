@@ -28,6 +28,11 @@ public enum MountTable {
         try parse(SysfsFile.read(path))
     }
 
+    /// The source of the mount at `mountPoint`, or nil (reads the whole table: for rare paths).
+    public static func source(of mountPoint: String) -> String? {
+        (try? read())?.last { $0.mountPoint == mountPoint }?.source
+    }
+
     /// Parses mountinfo text (see proc(5)); fields are space-separated with octal escapes.
     public static func parse(_ text: String) -> [MountEntry] {
         text.split(separator: "\n").compactMap { line in

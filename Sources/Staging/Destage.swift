@@ -19,48 +19,70 @@ public struct Destage: Sendable {
     }
 
     /// Destages `target`: an image file, an image id, or a PackageFullName.
+    ///
+    /// Each mount is looked at by its own path (`statx`) and the image's record lists its
+    /// packages, so destaging costs the same with one image staged or five hundred; the mount
+    /// table is read only when a record was lost.
     public func run(_ target: String) throws -> Outcome {
         guard geteuid() == 0 else { throw StagingError("\(target): destaging needs root") }
-        let mounts = StagedMounts(paths: paths)
-        let records = StagingRecords(paths: paths).all()
-
-        // A package of a staged image: unmount it, and the image too if it was the last one.
-        if let package = mounts.packageMounts.first(where: { $0.mountPoint == paths.packageMountPoint(target) }) {
-            try refuseIfBusy(package.mountPoint, what: "package \(target)")
-            try Mount.unmount(package.mountPoint)
-            Stage.removeExposure(target, paths: paths)
-            guard let (id, image) = mounts.imageMounts.first(where: { $0.value.device == package.device }) else {
-                return Outcome(imageID: nil, packages: [target])
-            }
-            let remaining = StagedMounts(paths: paths).packageMounts(ofImageAt: image.mountPoint)
-            if remaining.isEmpty {
-                try unmountImage(id: id)
-                return Outcome(imageID: id, packages: [target])
-            }
-            if var record = records.first(where: { $0.id == id }) {
-                record.packages.removeAll { $0.fullName == target }
-                try StagingRecords(paths: paths).save(record)
-            }
-            return Outcome(imageID: nil, packages: [target])
+        if PackageDiscovery.isValidFullName(target), Mount.isMountPoint(paths.packageMountPoint(target)) {
+            return try destagePackage(target)
         }
-
-        let id = try imageID(for: target, records: records, mounts: mounts)
-        guard let image = mounts.imageMounts[id] else {
+        let id = try imageID(for: target)
+        let mountPoint = paths.imageMountPoint(id)
+        guard Mount.isMountPoint(mountPoint) else {
             StagingRecords(paths: paths).remove(id)
             throw StagingError("\(target): not staged")
         }
-        let packages = mounts.packageMounts(ofImageAt: image.mountPoint)
-        let names = packages.map { paths.fullName(ofPackageMountPoint: $0.mountPoint) ?? $0.mountPoint }
-        for (package, name) in zip(packages, names) {
-            try refuseIfBusy(package.mountPoint, what: "package \(name)")
+        let names = packageNames(ofImage: id)
+        for name in names {
+            try refuseIfBusy(paths.packageMountPoint(name), what: "package \(name)")
         }
-        try refuseIfBusy(image.mountPoint, what: "image \(id)")
-        for (package, name) in zip(packages, names) {
-            try Mount.unmount(package.mountPoint)
+        try refuseIfBusy(mountPoint, what: "image \(id)")
+        for name in names {
+            try Mount.unmount(paths.packageMountPoint(name))
             Stage.removeExposure(name, paths: paths)
         }
         try unmountImage(id: id)
         return Outcome(imageID: id, packages: names)
+    }
+
+    /// Unmounts one package, and its image too if it was the image's last package.
+    private func destagePackage(_ name: String) throws -> Outcome {
+        let mountPoint = paths.packageMountPoint(name)
+        let device = Mount.deviceID(of: mountPoint)
+        try refuseIfBusy(mountPoint, what: "package \(name)")
+        try Mount.unmount(mountPoint)
+        Stage.removeExposure(name, paths: paths)
+        // The image is the mount under images/ with the same device id as the package's bind mount.
+        let ids = (try? DirectoryListing.names(paths.images)) ?? []
+        guard let id = ids.first(where: { Mount.isMountPoint(paths.imageMountPoint($0)) && Mount.deviceID(of: paths.imageMountPoint($0)) == device }) else {
+            return Outcome(imageID: nil, packages: [name])
+        }
+        if packageNames(ofImage: id).isEmpty {
+            try unmountImage(id: id)
+            return Outcome(imageID: id, packages: [name])
+        }
+        if var record = StagingRecords(paths: paths).load(id) {
+            record.packages.removeAll { $0.fullName == name }
+            try StagingRecords(paths: paths).save(record)
+        }
+        return Outcome(imageID: nil, packages: [name])
+    }
+
+    /// The packages of image `id` that are mounted now: those its record lists (checked one by
+    /// one), or, without a record, those the mount table shows on the image's device.
+    private func packageNames(ofImage id: String) -> [String] {
+        let mountPoint = paths.imageMountPoint(id)
+        if let record = StagingRecords(paths: paths).load(id) {
+            let device = Mount.deviceID(of: mountPoint)
+            return record.packages.map(\.fullName).filter {
+                Mount.isMountPoint(paths.packageMountPoint($0)) && Mount.deviceID(of: paths.packageMountPoint($0)) == device
+            }
+        }
+        return StagedMounts(paths: paths).packageMounts(ofImageAt: mountPoint).compactMap {
+            paths.fullName(ofPackageMountPoint: $0.mountPoint)
+        }
     }
 
     private func unmountImage(id: String) throws {
@@ -86,14 +108,20 @@ public struct Destage: Sendable {
         throw StagingError("\(what) is in use by \(list)\(more); it stays staged")
     }
 
-    /// The image id meant by `target`: an id, or the path of a staged image file.
-    private func imageID(for target: String, records: [StagedImage], mounts: StagedMounts) throws -> String {
+    /// The image id meant by `target`: an id, or the path of a staged image file, whose id is
+    /// computed from the file itself; records are searched only when the file cannot be read.
+    private func imageID(for target: String) throws -> String {
         if ImageID.isWellFormed(target) { return target }
         let path = (try? Stage.canonical(target)) ?? target
-        if let record = records.first(where: { $0.imagePath == path }) { return record.id }
-        // No record (lost in a crash): find the image's loop device by its backing file.
+        if let mapping = try? ImageMapping.read(path), let file = try? OpenFile.openForReading(path),
+           let id = try? ImageID.compute(file: file, mapping: mapping),
+           Mount.isMountPoint(paths.imageMountPoint(id)) || StagingRecords(paths: paths).load(id) != nil {
+            return id
+        }
+        if let record = StagingRecords(paths: paths).all().first(where: { $0.imagePath == path }) { return record.id }
+        // No record (lost in a crash) and no readable file: find the image by its loop device.
         let loops = LoopDeviceTable.read().filter { $0.backingFile == path }
-        for (id, entry) in mounts.imageMounts where loops.contains(where: { $0.path == entry.source }) || entry.source == path {
+        for (id, entry) in StagedMounts(paths: paths).imageMounts where loops.contains(where: { $0.path == entry.source }) || entry.source == path {
             return id
         }
         throw StagingError("\(target): not staged")

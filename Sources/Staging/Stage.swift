@@ -48,12 +48,15 @@ public struct Stage: Sendable {
         try Self.makeDirectory(paths.gates, mode: 0o755)
         try Self.makeDirectory(paths.records, mode: 0o700)
 
+        // Asked per path rather than by reading the mount table, so that staging costs the same
+        // with one image staged or five hundred.
         let mountPoint = paths.imageMountPoint(id)
-        let mounts = try MountTable.read()
-        if let existing = mounts.first(where: { $0.mountPoint == mountPoint }) {
+        if Mount.isMountPoint(mountPoint) {
+            let loopDevice = StagingRecords(paths: paths).load(id)?.loopDevice
+                ?? MountTable.source(of: mountPoint).flatMap { $0.hasPrefix("/dev/loop") ? $0 : nil }
             let image = try exposePackages(StagedImage(
                 id: id, imagePath: path, mapping: mapping, mountPoint: mountPoint,
-                loopDevice: existing.source.hasPrefix("/dev/loop") ? existing.source : nil, packages: []))
+                loopDevice: loopDevice, packages: []))
             return .alreadyStaged(image)
         }
 
@@ -121,11 +124,12 @@ public struct Stage: Sendable {
 
     private func exposePackages(_ image: StagedImage) throws -> StagedImage {
         var image = image
-        let mounts = try MountTable.read()
+        let imageDevice = Mount.deviceID(of: image.mountPoint)
         for (fullName, source) in PackageDiscovery.packages(in: image.mountPoint) {
             let target = paths.packageMountPoint(fullName)
-            if let existing = mounts.first(where: { $0.mountPoint == target }) {
-                guard existing.device == mounts.first(where: { $0.mountPoint == image.mountPoint })?.device else {
+            if Mount.isMountPoint(target) {
+                // A bind mount of this image's filesystem has the image's device id.
+                guard Mount.deviceID(of: target) == imageDevice else {
                     throw StagingError("\(image.imagePath): package \(fullName) is already staged from another image")
                 }
             } else {

@@ -26,6 +26,12 @@ public struct StagingRecords: Sendable {
         }
     }
 
+    /// The record of image `id`, if there is a readable one.
+    public func load(_ id: String) -> StagedImage? {
+        guard let data = FileManager.default.contents(atPath: paths.record(id)) else { return nil }
+        return try? JSONDecoder().decode(StagedImage.self, from: data)
+    }
+
     /// Removes the record of image `id`.
     public func remove(_ id: String) {
         unlink(paths.record(id))

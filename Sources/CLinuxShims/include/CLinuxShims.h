@@ -61,4 +61,8 @@ int appattach_set_dumpable(int dumpable);
 int appattach_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
 int appattach_accept_cloexec(int fd);
 
+/// Whether `path` is the root of a mount: 1 yes, 0 no, -1 error (errno set), -2 the kernel
+/// cannot tell (no STATX_ATTR_MOUNT_ROOT before Linux 5.8). The final symlink is not followed.
+int appattach_is_mount_root(const char *path);
+
 #endif
