@@ -20,8 +20,13 @@ struct StageCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
+        try Self.stage(image, json: output.json)
+    }
+
+    /// Stages `image` and prints what happened (shared with the direct dispatch in `AppAttachCtl`).
+    static func stage(_ image: String, json: Bool) throws {
         let outcome = try Stage(paths: .current, mapper: ImageMapping.read).run(image)
-        if output.json {
+        if json {
             print(try JSONOutput.encode(outcome.image))
             return
         }
@@ -49,6 +54,11 @@ struct DestageCommand: ParsableCommand {
     var target: String
 
     func run() throws {
+        try Self.destage(target)
+    }
+
+    /// Destages `target` and prints what went (shared with the direct dispatch in `AppAttachCtl`).
+    static func destage(_ target: String) throws {
         let outcome = try Destage(paths: .current).run(target)
         for package in outcome.packages { print("destaged package \(package)") }
         if let id = outcome.imageID { print("destaged image \(id)") }
