@@ -96,3 +96,38 @@ int appattach_is_mount_root(const char *path) {
     if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)) return -2;
     return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) ? 1 : 0;
 }
+
+static uint32_t crc32c_table[256];
+
+__attribute__((constructor)) static void crc32c_table_init(void) {
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        crc32c_table[n] = c;
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2")))
+static uint32_t crc32c_sse42(uint32_t crc, const unsigned char *p, size_t n) {
+    uint64_t c = crc;
+    while (n >= 8) {
+        uint64_t v;
+        __builtin_memcpy(&v, p, 8);
+        c = __builtin_ia32_crc32di(c, v);
+        p += 8; n -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (n--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return c32;
+}
+#endif
+
+uint32_t appattach_crc32c_update(uint32_t crc, const void *bytes, size_t length) {
+    const unsigned char *p = bytes;
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("sse4.2")) return crc32c_sse42(crc, p, length);
+#endif
+    while (length--) crc = crc32c_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+    return crc;
+}

@@ -113,6 +113,9 @@ public struct Destage: Sendable {
     private func imageID(for target: String) throws -> String {
         if ImageID.isWellFormed(target) { return target }
         let path = (try? Stage.canonical(target)) ?? target
+        if let id = StagingRecords(paths: paths).id(ofImageAt: path), Mount.isMountPoint(paths.imageMountPoint(id)) {
+            return id
+        }
         if let mapping = try? ImageMapping.read(path), let file = try? OpenFile.openForReading(path),
            let id = try? ImageID.compute(file: file, mapping: mapping),
            Mount.isMountPoint(paths.imageMountPoint(id)) || StagingRecords(paths: paths).load(id) != nil {

@@ -75,6 +75,8 @@ public struct Reconcile: Sendable {
             records.remove(record.id)
             repairs.append("removed the record of image \(record.id), which is not mounted")
         }
+        let staleLinks = records.removeStaleIndexEntries()
+        if staleLinks > 0 { repairs.append("removed \(staleLinks) path index entr\(staleLinks == 1 ? "y" : "ies") without a record") }
 
         // Empty directories left by interrupted stages.
         let mounted = Set(StagedMounts(paths: paths).entries.map(\.mountPoint))

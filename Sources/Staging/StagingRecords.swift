@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Glibc
 import LinuxSystem
@@ -10,11 +11,47 @@ public struct StagingRecords: Sendable {
 
     public init(paths: StagingPaths) { self.paths = paths }
 
-    /// Writes (or replaces) the record of `image`.
+    /// Writes (or replaces) the record of `image`, and the link from its image path to its id.
     public func save(_ image: StagedImage) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try AtomicOutput.write(Array(try encoder.encode(image)), to: paths.record(image.id), mode: 0o600)
+        try link(imagePath: image.imagePath, to: image.id)
+    }
+
+    /// The id of the staged image that came from `imagePath`, from the path index: one
+    /// `readlink`, so destaging by path neither reads the image (perhaps on a share that is
+    /// gone) nor every record. Nil when the index does not know the path.
+    public func id(ofImageAt imagePath: String) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = buffer.withUnsafeMutableBufferPointer { raw in
+            raw.withMemoryRebound(to: CChar.self) { readlink(indexEntry(imagePath), $0.baseAddress!, $0.count - 1) }
+        }
+        guard n > 5 else { return nil }
+        let target = String(decoding: buffer[..<n], as: UTF8.self)
+        guard target.hasSuffix(".json") else { return nil }
+        return String(target.dropLast(5))
+    }
+
+    /// `staged/path-<SHA-256 of the image path>` → `<id>.json`, replaced atomically.
+    private func link(imagePath: String, to id: String) throws {
+        let entry = indexEntry(imagePath)
+        let temporary = entry + ".tmp"
+        unlink(temporary)
+        guard symlink(id + ".json", temporary) == 0 else { throw SystemCallError("symlink", temporary) }
+        guard rename(temporary, entry) == 0 else {
+            let error = SystemCallError("rename", entry)
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    private func indexEntry(_ imagePath: String) -> String {
+        let digest = SHA256.hash(data: Array(imagePath.utf8)).map { byte in
+            let hex = String(byte, radix: 16)
+            return hex.count == 1 ? "0" + hex : hex
+        }.joined()
+        return paths.records + "/path-" + digest
     }
 
     /// Every readable record.
@@ -32,8 +69,24 @@ public struct StagingRecords: Sendable {
         return try? JSONDecoder().decode(StagedImage.self, from: data)
     }
 
-    /// Removes the record of image `id`.
+    /// Removes the record of image `id` and its path index entry.
     public func remove(_ id: String) {
+        if let record = load(id), self.id(ofImageAt: record.imagePath) == id {
+            unlink(indexEntry(record.imagePath))
+        }
         unlink(paths.record(id))
+    }
+
+    /// Removes index entries whose record is gone (left by a crash between the two unlinks).
+    @discardableResult
+    public func removeStaleIndexEntries() -> Int {
+        var removed = 0
+        for name in (try? DirectoryListing.names(paths.records)) ?? [] where name.hasPrefix("path-") {
+            let entry = paths.records + "/" + name
+            var st = stat()
+            // stat follows the link: it fails when the record it names is gone.
+            if stat(entry, &st) != 0, unlink(entry) == 0 { removed += 1 }
+        }
+        return removed
     }
 }

@@ -93,8 +93,10 @@ extension StagingPaths {
     /// `/run/appattach`, or `APPATTACH_RUNTIME_DIRECTORY` when set (tests and benchmarks use
     /// a directory of their own so they never touch a host's real state).
     static var current: StagingPaths {
-        if let dir = ProcessInfo.processInfo.environment["APPATTACH_RUNTIME_DIRECTORY"], !dir.isEmpty {
-            return StagingPaths(runtime: dir)
+        // getenv rather than ProcessInfo: this is on the path of every stage and destage, and
+        // ProcessInfo copies the whole environment into a dictionary first.
+        if let value = getenv("APPATTACH_RUNTIME_DIRECTORY"), value.pointee != 0 {
+            return StagingPaths(runtime: String(cString: value))
         }
         return StagingPaths()
     }

@@ -149,6 +149,24 @@ struct StagingTests {
         #expect(waitUntil { host.loopDevices.isEmpty })
     }
 
+    @Test("the path index finds a staged image by its file, and goes with the record")
+    func pathIndex() throws {
+        let host = try ScratchHost()
+        let records = StagingRecords(paths: host.paths)
+        let image = try host.stage.run(host.image).image
+        #expect(records.id(ofImageAt: host.image) == image.id)
+        _ = try Destage(paths: host.paths).run(host.image)
+        #expect(records.id(ofImageAt: host.image) == nil)
+        #expect(try DirectoryListing.names(host.paths.records).isEmpty, "no record and no index entry left")
+
+        // A record removed by a crash before its index entry: reconcile takes the entry away.
+        let again = try host.stage.run(host.image).image
+        unlink(host.paths.record(again.id))
+        _ = try Destage(paths: host.paths).run(again.id)
+        #expect(Reconcile(paths: host.paths).run().contains { $0.contains("path index") })
+        #expect(try DirectoryListing.names(host.paths.records).isEmpty)
+    }
+
     @Test("50 stage/destage cycles leave no mount, loop device or record behind")
     func cyclesLeaveNothing() throws {
         let host = try ScratchHost()

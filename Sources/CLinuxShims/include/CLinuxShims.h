@@ -5,6 +5,7 @@
 #define APPATTACH_CLINUXSHIMS_H
 
 #include <stdint.h>
+#include <stddef.h>
 #include <sys/types.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -64,5 +65,10 @@ int appattach_accept_cloexec(int fd);
 /// Whether `path` is the root of a mount: 1 yes, 0 no, -1 error (errno set), -2 the kernel
 /// cannot tell (no STATX_ATTR_MOUNT_ROOT before Linux 5.8). The final symlink is not followed.
 int appattach_is_mount_root(const char *path);
+
+/// CRC-32C (Castagnoli) update over `length` bytes, with the SSE4.2 `crc32` instruction where
+/// the CPU has it and a table otherwise. `crc` is the running value (start with 0xFFFFFFFF;
+/// complement the result).
+uint32_t appattach_crc32c_update(uint32_t crc, const void *bytes, size_t length);
 
 #endif
