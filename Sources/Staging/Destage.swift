@@ -70,18 +70,14 @@ public struct Destage: Sendable {
         return Outcome(imageID: nil, packages: [name])
     }
 
-    /// The packages of image `id` that are mounted now: those its record lists (checked one by
-    /// one), or, without a record, those the mount table shows on the image's device.
+    /// The packages of image `id` that are mounted now: the package folders of the mounted image
+    /// (as staging found them) whose mount point is a bind mount of the image's filesystem.
+    /// Looked up path by path, so the cost does not grow with the number of images staged.
     private func packageNames(ofImage id: String) -> [String] {
         let mountPoint = paths.imageMountPoint(id)
-        if let record = StagingRecords(paths: paths).load(id) {
-            let device = Mount.deviceID(of: mountPoint)
-            return record.packages.map(\.fullName).filter {
-                Mount.isMountPoint(paths.packageMountPoint($0)) && Mount.deviceID(of: paths.packageMountPoint($0)) == device
-            }
-        }
-        return StagedMounts(paths: paths).packageMounts(ofImageAt: mountPoint).compactMap {
-            paths.fullName(ofPackageMountPoint: $0.mountPoint)
+        let device = Mount.deviceID(of: mountPoint)
+        return PackageDiscovery.packages(in: mountPoint).map(\.0).filter {
+            Mount.isMountPoint(paths.packageMountPoint($0)) && Mount.deviceID(of: paths.packageMountPoint($0)) == device
         }
     }
 
