@@ -23,27 +23,36 @@ public struct StagingRecords: Sendable {
     /// `readlink`, so destaging by path neither reads the image (perhaps on a share that is
     /// gone) nor every record. Nil when the index does not know the path.
     public func id(ofImageAt imagePath: String) -> String? {
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let n = buffer.withUnsafeMutableBufferPointer { raw in
-            raw.withMemoryRebound(to: CChar.self) { readlink(indexEntry(imagePath), $0.baseAddress!, $0.count - 1) }
-        }
-        guard n > 5 else { return nil }
-        let target = String(decoding: buffer[..<n], as: UTF8.self)
-        guard target.hasSuffix(".json") else { return nil }
+        guard let target = readLink(indexEntry(imagePath)), target.hasSuffix(".json") else { return nil }
         return String(target.dropLast(5))
     }
 
-    /// `staged/path-<SHA-256 of the image path>` → `<id>.json`, replaced atomically.
+    /// `staged/path-<SHA-256 of the image path>` → `<id>.json`, and back from `<id>.index` to
+    /// that entry (so removing a record needs no decoding), each replaced atomically.
     private func link(imagePath: String, to id: String) throws {
         let entry = indexEntry(imagePath)
-        let temporary = entry + ".tmp"
+        try replaceLink(entry, target: id + ".json")
+        try replaceLink(paths.records + "/" + id + ".index", target: String(entry.split(separator: "/").last!))
+    }
+
+    private func replaceLink(_ path: String, target: String) throws {
+        let temporary = path + ".tmp"
         unlink(temporary)
-        guard symlink(id + ".json", temporary) == 0 else { throw SystemCallError("symlink", temporary) }
-        guard rename(temporary, entry) == 0 else {
-            let error = SystemCallError("rename", entry)
+        guard symlink(target, temporary) == 0 else { throw SystemCallError("symlink", temporary) }
+        guard rename(temporary, path) == 0 else {
+            let error = SystemCallError("rename", path)
             unlink(temporary)
             throw error
         }
+    }
+
+    /// The target of the symbolic link at `path`, if it is one.
+    private func readLink(_ path: String) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = buffer.withUnsafeMutableBufferPointer { raw in
+            raw.withMemoryRebound(to: CChar.self) { readlink(path, $0.baseAddress!, $0.count - 1) }
+        }
+        return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : nil
     }
 
     private func indexEntry(_ imagePath: String) -> String {
@@ -71,17 +80,19 @@ public struct StagingRecords: Sendable {
 
     /// Removes the record of image `id` and its path index entry.
     public func remove(_ id: String) {
-        if let record = load(id), self.id(ofImageAt: record.imagePath) == id {
-            unlink(indexEntry(record.imagePath))
+        let back = paths.records + "/" + id + ".index"
+        if let entry = readLink(back), readLink(paths.records + "/" + entry) == id + ".json" {
+            unlink(paths.records + "/" + entry)
         }
+        unlink(back)
         unlink(paths.record(id))
     }
 
-    /// Removes index entries whose record is gone (left by a crash between the two unlinks).
+    /// Removes index links whose record is gone (left by a crash between the unlinks).
     @discardableResult
     public func removeStaleIndexEntries() -> Int {
         var removed = 0
-        for name in (try? DirectoryListing.names(paths.records)) ?? [] where name.hasPrefix("path-") {
+        for name in (try? DirectoryListing.names(paths.records)) ?? [] where name.hasPrefix("path-") || name.hasSuffix(".index") {
             let entry = paths.records + "/" + name
             var st = stat()
             // stat follows the link: it fails when the record it names is gone.

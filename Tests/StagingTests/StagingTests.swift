@@ -159,9 +159,11 @@ struct StagingTests {
         #expect(records.id(ofImageAt: host.image) == nil)
         #expect(try DirectoryListing.names(host.paths.records).isEmpty, "no record and no index entry left")
 
-        // A record removed by a crash before its index entry: reconcile takes the entry away.
+        // A crash that took the record and its back-link but not the path entry: reconcile
+        // takes the dangling entry away.
         let again = try host.stage.run(host.image).image
         unlink(host.paths.record(again.id))
+        unlink(host.paths.records + "/" + again.id + ".index")
         _ = try Destage(paths: host.paths).run(again.id)
         #expect(Reconcile(paths: host.paths).run().contains { $0.contains("path index") })
         #expect(try DirectoryListing.names(host.paths.records).isEmpty)
