@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 const unsigned long appattach_LOOP_CTL_GET_FREE = LOOP_CTL_GET_FREE;
+const unsigned long appattach_LOOP_CTL_REMOVE = LOOP_CTL_REMOVE;
 const unsigned long appattach_LOOP_CONFIGURE = LOOP_CONFIGURE;
 const unsigned long appattach_LOOP_SET_FD = LOOP_SET_FD;
 const unsigned long appattach_LOOP_SET_STATUS64 = LOOP_SET_STATUS64;

@@ -155,6 +155,25 @@ public final class LoopDevice: @unchecked Sendable {
 
     deinit { relinquish() }
 
+    /// Removes the unbound device `/dev/loopN` from the system (`LOOP_CTL_REMOVE`): for devices a
+    /// caller made the kernel create and no longer needs. A bound device is refused by the kernel
+    /// (`EBUSY`), so this never takes a device from anyone.
+    public static func remove(number: Int32) throws {
+        let control = open("/dev/loop-control", O_RDWR | O_CLOEXEC)
+        guard control >= 0 else { throw SystemCallError("open", "/dev/loop-control") }
+        defer { Glibc.close(control) }
+        if ioctl(control, appattach_LOOP_CTL_REMOVE, number) < 0 {
+            throw SystemCallError("ioctl(LOOP_CTL_REMOVE)", "/dev/loop\(number)")
+        }
+    }
+
+    /// The numbers of every loop device that exists now, bound or not (`/sys/block/loop*`).
+    public static func existingNumbers() -> Set<Int32> {
+        Set(((try? DirectoryListing.names("/sys/block")) ?? []).compactMap { name in
+            name.hasPrefix("loop") ? Int32(name.dropFirst(4)) : nil
+        })
+    }
+
     /// `LOOP_CLR_FD` on an open loop device that is not ours to own (reconciliation).
     public static func clear(descriptor: Int32) -> Bool {
         ioctl(descriptor, appattach_LOOP_CLR_FD, 0) == 0

@@ -90,6 +90,12 @@ struct StageBenchmark: ParsableCommand {
 
         guard atOnce > 0 else { return }
         let many = try makeImages(count: atOnce, filesystem: "erofs", prefix: "many")
+        // The kernel creates loop devices past the free ones; remove those again at the end
+        // (only unbound ones can be removed, so nobody else's device is touched).
+        let devicesBefore = LoopDevice.existingNumbers()
+        defer {
+            for number in LoopDevice.existingNumbers().subtracting(devicesBefore) { try? LoopDevice.remove(number: number) }
+        }
         let rssBefore = residentKiB()
         let stageAll = try timed {
             for image in many { _ = try Stage(paths: paths, mapper: ImageMapping.read).run(image.path) }

@@ -15,6 +15,7 @@
 #include <linux/fs.h>
 
 extern const unsigned long appattach_LOOP_CTL_GET_FREE;
+extern const unsigned long appattach_LOOP_CTL_REMOVE;
 extern const unsigned long appattach_LOOP_CONFIGURE;
 extern const unsigned long appattach_LOOP_SET_FD;
 extern const unsigned long appattach_LOOP_SET_STATUS64;
