@@ -58,15 +58,25 @@ enum Size {
 
 /// Decodes UTF-16 code units, stopping at the first NUL.
 func decodeUTF16(_ bytes: [UInt8], bigEndian: Bool) -> String {
-    var units: [UInt16] = []
+    // Decoded by hand rather than with String(decoding:as: UTF16.self), whose unspecialised
+    // path cost a tenth of `appattachctl stage` (every VHDX open decodes the creator string).
+    var scalars = String.UnicodeScalarView()
     var i = 0
+    func unit(_ at: Int) -> UInt16 { bigEndian ? bytes.be16(at) : bytes.le16(at) }
     while i + 1 < bytes.count {
-        let u = bigEndian ? bytes.be16(i) : bytes.le16(i)
+        let u = unit(i)
         if u == 0 { break }
-        units.append(u)
         i += 2
+        if u & 0xFC00 == 0xD800, i + 1 < bytes.count, unit(i) & 0xFC00 == 0xDC00 {
+            let low = unit(i)
+            i += 2
+            let value = 0x10000 + ((UInt32(u) & 0x3FF) << 10 | (UInt32(low) & 0x3FF))
+            scalars.append(Unicode.Scalar(value) ?? "\u{FFFD}")
+        } else {
+            scalars.append(Unicode.Scalar(UInt32(u)) ?? "\u{FFFD}")
+        }
     }
-    return String(decoding: units, as: UTF16.self)
+    return String(scalars)
 }
 
 /// Encodes `text` as UTF-16LE into exactly `capacity` bytes (truncated at a code unit, NUL-padded).

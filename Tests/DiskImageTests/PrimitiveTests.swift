@@ -195,3 +195,16 @@ import Testing
         #expect(throws: DiskFormatError.self) { try WrapPlan(format: .vhd, filesystemSize: 3000 << 30) }
     }
 }
+
+@Suite("UTF-16 strings in headers")
+struct UTF16CodingTests {
+    @Test("VHDX creator strings round-trip, surrogate pairs and all, and stop at NUL")
+    func creatorRoundTrip() {
+        for text in ["appattach 1.0", "qemu v8.2.0", "Ünïcödé ✓ 𝄞 emoji 🚀", ""] {
+            let identifier = VHDXFileIdentifier(creator: text)
+            #expect((try? VHDXFileIdentifier(decoding: identifier.encoded()))?.creator == text)
+        }
+        #expect(decodeUTF16([0x41, 0x00, 0x00, 0xD8, 0x42, 0x00], bigEndian: false) == "A\u{FFFD}B", "a lone surrogate is replaced")
+        #expect(decodeUTF16([0x00, 0x41, 0x00, 0x00, 0x00, 0x42], bigEndian: true) == "A")
+    }
+}
