@@ -63,7 +63,7 @@ public enum DiskImageWriter {
         } else {
             let output = try AtomicOutput(finalPath: path, mode: status.st_mode & 0o7777)
             try output.file.truncate(to: plan.fileSize)
-            try FileSpace.copy(from: source, count: filesystemSize, to: output.file, at: plan.prefix)
+            try source.copyContents(to: output.file, count: filesystemSize, at: plan.prefix)
             for (offset, bytes) in pieces { try output.file.write(bytes, at: offset) }
             try output.commit()
         }

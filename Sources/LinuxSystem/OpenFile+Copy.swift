@@ -2,13 +2,13 @@ import CLinuxShims
 import Glibc
 
 extension OpenFile {
-    /// Copies `count` bytes from the start of this file to the start of `destination`: with
+    /// Copies `count` bytes from the start of this file to `destination` at `offset`: with
     /// `copy_file_range`, so the kernel moves the data (and cifs can ask the server to copy
     /// server-side), or with reads and writes where the kernel cannot copy between these two
     /// files (EXDEV across filesystem types, EINVAL, ENOSYS, EOPNOTSUPP, as on FUSE).
     /// The corresponding C call is `copy_file_range`.
-    public func copyContents(to destination: OpenFile, count: UInt64) throws {
-        var inOffset: Int64 = 0, outOffset: Int64 = 0
+    public func copyContents(to destination: OpenFile, count: UInt64, at offset: UInt64 = 0) throws {
+        var inOffset: Int64 = 0, outOffset = Int64(offset)
         let end = Int64(count)
         kernel: while inOffset < end {
             let n = appattach_copy_file_range(descriptor, &inOffset, destination.descriptor, &outOffset,
