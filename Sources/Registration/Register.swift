@@ -27,11 +27,7 @@ public struct Register: Sendable {
         let (claims, files, associations) = try Self.desiredState(plans, for: user)
         let changes: RegistrationChanges
         do {
-            changes = try self.files.perform(as: user) { home in
-                var convergence = HomeConvergence(home: home, claims: claims)
-                try convergence.converge(files: files, associations: associations)
-                return convergence.changes
-            }
+            changes = try self.files.perform(as: user, Self.convergeJob(claims, files, associations))
         } catch {
             throw RegistrationError(.register, package: Self.names(plans), user: user.name, "\(error)")
         }
@@ -45,16 +41,22 @@ public struct Register: Sendable {
         let (claims, files, associations) = try Self.desiredState(plans, for: user)
         let changes: RegistrationChanges
         do {
-            changes = try await self.files.perform(as: user) { home in
-                var convergence = HomeConvergence(home: home, claims: claims)
-                try convergence.converge(files: files, associations: associations)
-                return convergence.changes
-            }
+            changes = try await self.files.perform(as: user, Self.convergeJob(claims, files, associations))
         } catch {
             throw RegistrationError(.register, package: Self.names(plans), user: user.name, "\(error)")
         }
         try restoreData(plans, for: user)
         return changes
+    }
+
+    /// The job run as the user: bring their files to the desired state.
+    private static func convergeJob(_ claims: [Claim], _ files: [PlannedFile], _ associations: [MimeAssociation])
+        -> @Sendable (UserHome) throws -> RegistrationChanges {
+        { home in
+            var convergence = HomeConvergence(home: home, claims: claims)
+            try convergence.converge(files: files, associations: associations)
+            return convergence.changes
+        }
     }
 
     private func restoreData(_ plans: [RegistrationPlan], for user: UserAccount) throws(RegistrationError) {
