@@ -77,6 +77,10 @@ let package = Package(
         // Registration: per-user desktop entries, MIME defaults, aliases, autostart; shared icons and MIME XML.
         .target(name: "Registration", dependencies: ["MSIX", "LinuxSystem"]),
 
+        // Per-user, per-package app data: the layer an app's writes land in, the profile copy,
+        // the app scopes; restore and push.
+        .target(name: "AppData", dependencies: ["LinuxSystem"]),
+
         // The control socket's messages and client, shared by the agent and the command line.
         .target(name: "ControlProtocol", dependencies: ["LinuxSystem"]),
 
@@ -113,6 +117,7 @@ let package = Package(
         .testTarget(name: "ExpandTests", dependencies: ["Expand", "MSIX", "DiskImage", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "StagingTests", dependencies: ["Staging", "Expand", "DiskImage", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "MSIX", "LinuxSystem", "TestSupport"]),
+        .testTarget(name: "AppDataTests", dependencies: ["AppData"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "SystemdTests", dependencies: [
             "Systemd", "CSystemd",
