@@ -8,6 +8,7 @@
 #include <linux/stat.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/xattr.h>
 
 const unsigned long appattach_LOOP_CTL_GET_FREE = LOOP_CTL_GET_FREE;
 const unsigned long appattach_LOOP_CTL_REMOVE = LOOP_CTL_REMOVE;
@@ -96,6 +97,25 @@ int appattach_is_mount_root(const char *path) {
     if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, 0, &stx) != 0) return -1;
     if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)) return -2;
     return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) ? 1 : 0;
+}
+
+int appattach_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
+    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+const unsigned int appattach_RENAME_EXCHANGE = RENAME_EXCHANGE;
+const unsigned int appattach_RENAME_NOREPLACE = RENAME_NOREPLACE;
+
+int appattach_syncfs(int fd) { return syncfs(fd); }
+
+ssize_t appattach_flistxattr(int fd, char *list, size_t size) { return flistxattr(fd, list, size); }
+
+ssize_t appattach_fgetxattr(int fd, const char *name, void *value, size_t size) {
+    return fgetxattr(fd, name, value, size);
+}
+
+int appattach_fsetxattr(int fd, const char *name, const void *value, size_t size, int flags) {
+    return fsetxattr(fd, name, value, size, flags);
 }
 
 static uint32_t crc32c_table[256];

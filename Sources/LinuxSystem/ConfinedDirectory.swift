@@ -162,6 +162,17 @@ public class ConfinedDirectory {
         return names
     }
 
+    /// The directory at `path` (relative, "" for this one) opened for the `OpenDirectory`
+    /// operations, reached without following links; missing directories are made with
+    /// `directoryMode` when `create` is set, nil otherwise.
+    public func openDirectory(_ path: String, create: Bool) throws(SystemCallError) -> OpenDirectory? {
+        try checkRelative(path)
+        guard let dir = try directory(path, create: create) else { return nil }
+        let fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemCallError("open", display(path)) }
+        return OpenDirectory(adopting: fd, path: display(path))
+    }
+
     /// An open descriptor of directory `path` (relative, "" for the home), walking one
     /// component at a time and making missing ones when `create` is set; nil when missing.
     private func directory(_ path: String, create: Bool) throws(SystemCallError) -> Int32? {

@@ -20,3 +20,16 @@ public enum SysfsFile {
         return text
     }
 }
+
+extension SysfsFile {
+    /// Writes `text` to the /sys or cgroup file at `path` in one `write` (a symbolic link at
+    /// the end of the path is not followed).
+    public static func write(_ path: String, _ text: String) throws(SystemCallError) {
+        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 { throw SystemCallError("open", path) }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        let n = try retryingOnInterrupt("write", path) { bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress!, $0.count) } }
+        if n != bytes.count { throw SystemCallError("write", path, errno: EIO) }
+    }
+}

@@ -67,6 +67,17 @@ int appattach_accept_cloexec(int fd);
 /// cannot tell (no STATX_ATTR_MOUNT_ROOT before Linux 5.8). The final symlink is not followed.
 int appattach_is_mount_root(const char *path);
 
+/// renameat2(2) (glibc hides it without _GNU_SOURCE); flags below.
+int appattach_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+extern const unsigned int appattach_RENAME_EXCHANGE;
+extern const unsigned int appattach_RENAME_NOREPLACE;
+/// syncfs(2): writes back every dirty inode and the journal of the file system holding `fd`.
+int appattach_syncfs(int fd);
+/// The extended attribute calls on an open descriptor (<sys/xattr.h>).
+ssize_t appattach_flistxattr(int fd, char *list, size_t size);
+ssize_t appattach_fgetxattr(int fd, const char *name, void *value, size_t size);
+int appattach_fsetxattr(int fd, const char *name, const void *value, size_t size, int flags);
+
 /// CRC-32C (Castagnoli) update over `length` bytes, with the SSE4.2 `crc32` instruction where
 /// the CPU has it and a table otherwise. `crc` is the running value (start with 0xFFFFFFFF;
 /// complement the result).
