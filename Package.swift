@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(name: "ExpandTests", dependencies: ["Expand", "MSIX", "DiskImage", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "StagingTests", dependencies: ["Staging", "Expand", "DiskImage", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "MSIX", "LinuxSystem", "TestSupport"]),
-        .testTarget(name: "AppDataTests", dependencies: ["AppData"]),
+        .testTarget(name: "AppDataTests", dependencies: ["AppData", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "SystemdTests", dependencies: [
             "Systemd", "CSystemd",

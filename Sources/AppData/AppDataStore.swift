@@ -117,7 +117,7 @@ public struct AppDataStore: Sendable {
         var restored = TreeCopy.Report()
         for area in AppDataArea.allCases {
             let dir = try layer.makeDirectory(area.rawValue)
-            if area.isPushed, let profile, try profile.status(of: area.rawValue).map({ $0.st_mode & S_IFMT == S_IFDIR }) == true {
+            if area.isPushed, let profile, try directory(area.rawValue, in: profile, &restored) != nil {
                 restored.add(try TreeCopy().copyDirectory(area.rawValue, from: profile, to: dir, as: "upper"))
             } else {
                 _ = try dir.makeDirectory("upper")
@@ -140,7 +140,9 @@ public struct AppDataStore: Sendable {
         let copy = try parent.makeDirectory(temporary)
         var report = TreeCopy.Report()
         for area in AppDataArea.pushed {
-            if let dir = try layer.openDirectory(area.rawValue), try dir.status(of: "upper") != nil {
+            // Anything but a directory where an area or its upper belongs (a link the user put
+            // there) is not followed: that area is pushed empty and the entry is reported.
+            if let dir = try directory(area.rawValue, in: layer, &report), let _ = try directory("upper", in: dir, &report) {
                 report.add(try TreeCopy().copyDirectory("upper", from: dir, to: copy, as: area.rawValue))
             } else {
                 _ = try copy.makeDirectory(area.rawValue)
@@ -156,5 +158,15 @@ public struct AppDataStore: Sendable {
         try parent.removeTree(temporary)
         try mine.removeTree(family)
         return Push(copied: report, replacedPrevious: replacing)
+    }
+
+    /// The directory `name` in `parent`; nil when missing or something else (then reported).
+    private static func directory(_ name: String, in parent: OpenDirectory, _ report: inout TreeCopy.Report) throws -> OpenDirectory? {
+        guard let st = try parent.status(of: name) else { return nil }
+        guard st.st_mode & S_IFMT == S_IFDIR else {
+            report.skipped.append("\(parent.display(name)) (not a directory: \(TreeCopy.kindName(st.st_mode)))")
+            return nil
+        }
+        return try parent.openDirectory(name)
     }
 }

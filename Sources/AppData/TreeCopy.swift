@@ -121,6 +121,8 @@ public struct TreeCopy {
         case S_IFBLK: "block device"
         case S_IFIFO: "FIFO"
         case S_IFSOCK: "socket"
+        case S_IFLNK: "symbolic link"
+        case S_IFREG: "regular file"
         default: "unknown file type"
         }
     }
