@@ -86,7 +86,7 @@ let package = Package(
 
         // The root agent: the event loop wiring logind, host pool, staging, registration, state.
         .target(name: "Agent", dependencies: [
-            "Systemd", "HostPool", "Staging", "Registration", "StateStore", "MSIX", "LinuxSystem", "ControlProtocol",
+            "Systemd", "HostPool", "Staging", "Registration", "AppData", "StateStore", "MSIX", "LinuxSystem", "ControlProtocol",
             .product(name: "Logging", package: "swift-log"),
         ]),
 

@@ -9,11 +9,6 @@ import StateStore
 import Staging
 import Systemd
 
-/// The app data hook deregistration calls before it removes a package's files. Pushing app
-/// data into the profile is not built yet, so this saver saves nothing and lets
-/// deregistration go on; it is named for what it does so that nobody mistakes it for the push.
-let appDataPushNotYetImplemented: @Sendable (UserAccount, String) throws -> Void = { _, _ in }
-
 /// A request that could not be done, with the error name its reply carries.
 struct AgentRequestError: Error, CustomStringConvertible {
     var name: ControlErrorName
@@ -69,6 +64,14 @@ extension AgentCore {
             throw AgentRequestError(name: .failed, description: "\(error)")
         }
         let duration = ContinuousClock.now - started
+        // A regular registration brings the user's saved app data back (a delayed one at the
+        // first launch); the apps still start without it, so a failure is journaled, not fatal.
+        for plan in plans where modes[plan.packageFullName] == .regular {
+            do { try prepareAppData(account, family: plan.packageFamilyName) } catch {
+                journal.event(.registrationFailed, "\(error)", level: .error,
+                              .init(user: account.name, uid: account.uid, package: plan.packageFullName, session: session))
+            }
+        }
         let now = Date()
         for plan in plans {
             let mode = modes[plan.packageFullName] ?? Registration.RegistrationMode.delayed
@@ -100,8 +103,10 @@ extension AgentCore {
         let families = names.map { name in
             stager.packages[name]?.familyName ?? ((try? database.package(name))??.familyName) ?? Self.familyName(ofFullName: name)
         }
+        // The apps must have ended before their data is pushed.
+        await waitForApps(of: account, families: Array(Set(families)).sorted())
         do {
-            try await Deregister(files: userFiles, saveAppData: appDataPushNotYetImplemented)
+            try await Deregister(files: userFiles, saveAppData: appDataSaver())
                 .run(.packages(Array(Set(families)).sorted()), for: account)
         } catch {
             journal.event(.registrationFailed, "cannot deregister packages for \(account.name): \(error)", level: .error,
@@ -133,6 +138,10 @@ extension AgentCore {
         let app = package.manifest.applications.first { $0.id == parts[1] }
         guard app != nil else {
             throw AgentRequestError(name: .invalidParameter, description: "package \(package.fullName) has no app '\(parts[1])'")
+        }
+        // The launcher mounts the layer next: it must exist, at every launch.
+        do { try prepareAppData(account, family: parts[0]) } catch {
+            throw AgentRequestError(name: .failed, description: "\(error)")
         }
         guard record.state == .partial else { return (package, app, false) }
         let started = ContinuousClock.now

@@ -1,3 +1,4 @@
+import AppData
 import Foundation
 import HostPool
 import LinuxSystem
@@ -16,7 +17,11 @@ final class AgentCore {
     let journal: AgentJournal
     let stager: PackageStager
     /// Where per-user file work runs, as the user.
-    let userFiles = UserFiles()
+    let userFiles: UserFiles
+    /// Users' app data: the layers under `<state>/users`, the profile copies.
+    let appData: AppDataStore
+    /// The running apps of each package, from the cgroup tree.
+    let appScopes = AppScopes()
     var hostPool: HostPoolSource
     var tracker = SignInTracker()
     /// Users registered since their sign-in (or since an explicit Register), by uid, with the
@@ -32,6 +37,8 @@ final class AgentCore {
         self.settings = settings
         self.database = database
         journal = AgentJournal(logger: logger, database: database)
+        userFiles = UserFiles()
+        appData = AppDataStore(usersDirectory: settings.appDataUsersDirectory, files: userFiles)
         stager = PackageStager(settings: settings, database: database, journal: journal)
         hostPool = HostPoolSource(share: settings.config.share.path, pool: settings.config.pool)
     }

@@ -31,6 +31,8 @@ public struct AgentSettings: Sendable {
     public func integrationDirectory(_ fullName: String) -> String {
         config.runtimeDirectory + "/integration/" + fullName
     }
+    /// Users' app data layers, `<state>/users` (`/var/lib/appattach/users`).
+    public var appDataUsersDirectory: String { config.stateDirectory + "/users" }
     /// An image of the host pool, as this host sees it on the share.
     public func imagePath(_ entry: PackageEntry) -> String {
         config.share.path + "/" + entry.image

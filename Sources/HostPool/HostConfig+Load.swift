@@ -36,9 +36,11 @@ extension HostConfig {
                 ?? defaultLogonTimeoutSeconds
         }
         if let deregistration = try root.table("deregistration") {
-            try deregistration.rejectUnknownKeys(allowed: ["grace_seconds"])
+            try deregistration.rejectUnknownKeys(allowed: ["grace_seconds", "stop_apps_after_seconds"])
             config.deregistrationGraceSeconds = try deregistration.int("grace_seconds", in: 0...86_400)
                 ?? defaultDeregistrationGraceSeconds
+            config.appStopGraceSeconds = try deregistration.int("stop_apps_after_seconds", in: 0...3_600)
+                ?? defaultAppStopGraceSeconds
         }
         config.logLevel = try root.choice("log_level", of: LogLevel.self) ?? defaultLogLevel
         return config

@@ -54,12 +54,16 @@ public struct HostConfig: Sendable, Equatable {
     /// How long after a user's last session ends the agent waits before deregistering, so that
     /// a quick reconnect finds the apps still registered.
     public var deregistrationGraceSeconds: Int
+    /// How long deregistration waits for a package's running apps to end before it stops them
+    /// and pushes their data.
+    public var appStopGraceSeconds: Int = defaultAppStopGraceSeconds
     public var logLevel: LogLevel
 
     public static let defaultStateDirectory = "/var/lib/appattach"
     public static let defaultRuntimeDirectory = "/run/appattach"
     public static let defaultLogonTimeoutSeconds = 30
     public static let defaultDeregistrationGraceSeconds = 10
+    public static let defaultAppStopGraceSeconds = 10
     public static let defaultLogLevel = LogLevel.info
 
     public init(share: Share, pool: String,

@@ -1,0 +1,77 @@
+import AppData
+import LinuxSystem
+import Logging
+import Systemd
+
+extension AgentCore {
+    /// How long after the grace period a stopped package's apps may take to end before the
+    /// push goes ahead anyway.
+    static let appStopTimeout: Duration = .seconds(5)
+
+    /// Makes `account`'s layer for `family` if it is missing, restoring the profile copy into
+    /// it (as the user); journals `dataRestored` when something was restored.
+    func prepareAppData(_ account: UserAccount, family: String) throws(AppDataError) {
+        let started = ContinuousClock.now
+        guard case .made(let restored?) = try appData.prepareLayer(for: account, packageFamilyName: family) else { return }
+        let duration = ContinuousClock.now - started
+        journal.event(.dataRestored, "restored the app data of \(family) for \(account.name): \(restored.files) files, \(restored.bytes) bytes",
+                      record: nil, Self.dataFields(account, family, restored, duration))
+        Self.noteSkipped(restored, family, account, journal)
+    }
+
+    /// Waits until no app of `families` runs for `account` (their scopes in the cgroup tree
+    /// are empty). After `[deregistration] stop_apps_after_seconds` it stops them with
+    /// `cgroup.kill`, and after `appStopTimeout` more it goes on regardless.
+    func waitForApps(of account: UserAccount, families: [String]) async {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(settings.config.appStopGraceSeconds)
+        var stopped = false
+        while true {
+            let running = families.flatMap { appScopes.running(uid: account.uid, packageFamilyName: $0) }
+            if running.isEmpty { return }
+            if clock.now >= deadline + (stopped ? Self.appStopTimeout : .zero) {
+                if stopped {
+                    logger.warning("apps of \(account.name) still running after they were stopped; saving their data anyway: \(running.joined(separator: " "))",
+                                   metadata: ["appattach.user": "\(account.name)", "appattach.uid": "\(account.uid)"])
+                    return
+                }
+                for scope in running {
+                    do { try appScopes.kill(scope) } catch { logger.error("\(error)") }
+                }
+                logger.notice("stopped \(running.count) app instance(s) of \(account.name) still running \(settings.config.appStopGraceSeconds) s after sign-out",
+                              metadata: ["appattach.user": "\(account.name)", "appattach.uid": "\(account.uid)",
+                                         "appattach.scopes": "\(running.joined(separator: " "))"])
+                stopped = true
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// The saver deregistration calls per family before it removes the registration files:
+    /// pushes the layer into the profile (as the user) and journals `dataPushed`. A failure
+    /// stops the deregistration, so the layer and the registration stay for a retry.
+    func appDataSaver() -> @Sendable (UserAccount, String) throws -> Void {
+        let store = appData, journal = journal
+        return { account, family in
+            let started = ContinuousClock.now
+            guard let push = try store.push(for: account, packageFamilyName: family) else { return }
+            let duration = ContinuousClock.now - started
+            journal.event(.dataPushed, "pushed the app data of \(family) for \(account.name) into the profile: \(push.copied.files) files, \(push.copied.bytes) bytes",
+                          Self.dataFields(account, family, push.copied, duration))
+            Self.noteSkipped(push.copied, family, account, journal)
+        }
+    }
+
+    static func dataFields(_ account: UserAccount, _ family: String, _ report: TreeCopy.Report, _ duration: Duration) -> AgentJournal.Fields {
+        .init(user: account.name, uid: account.uid, package: family, duration: duration,
+              extra: ["appattach.size_bytes": "\(report.bytes)", "appattach.files": "\(report.files)"])
+    }
+
+    /// Device nodes, FIFOs, sockets and links where directories belong are left out of a copy: say which.
+    static func noteSkipped(_ report: TreeCopy.Report, _ family: String, _ account: UserAccount, _ journal: AgentJournal) {
+        guard !report.skipped.isEmpty else { return }
+        let shown = report.skipped.prefix(20).joined(separator: ", ") + (report.skipped.count > 20 ? ", …" : "")
+        journal.logger.warning("app data of \(family) for \(account.name): left out \(report.skipped.count) entries that are not files, directories, links or whiteouts: \(shown)",
+                               metadata: ["appattach.user": "\(account.name)", "appattach.uid": "\(account.uid)", "appattach.package": "\(family)"])
+    }
+}
