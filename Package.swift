@@ -100,7 +100,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "appattach-bench", dependencies: [
-            "MSIX", "DiskImage", "Expand", "Staging", "LinuxSystem",
+            "MSIX", "DiskImage", "Expand", "Staging", "AppData", "LinuxSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -33,6 +33,9 @@ public struct AppDataStore: Sendable {
         public var copied: TreeCopy.Report
         /// Whether a previous profile copy was replaced (false: the first push).
         public var replacedPrevious: Bool
+        /// Time spent copying, making the copy durable (syncfs, exchange, fsync), and removing
+        /// the previous copy and the layer.
+        public var copying: Duration, syncing: Duration, removing: Duration
     }
 
     /// The name, beside its final one, under which a new layer or profile copy is made. A
@@ -135,6 +138,8 @@ public struct AppDataStore: Sendable {
         guard let parent = try home.openDirectory(AppDataLayout.profileParent, create: true) else {
             throw SystemCallError("mkdir", "~/" + AppDataLayout.profileParent, errno: ENOENT)
         }
+        let clock = ContinuousClock()
+        let started = clock.now
         let temporary = temporaryName(family)
         try parent.removeTree(temporary)
         let copy = try parent.makeDirectory(temporary)
@@ -148,16 +153,19 @@ public struct AppDataStore: Sendable {
                 _ = try copy.makeDirectory(area.rawValue)
             }
         }
+        let copied = clock.now
         try copy.syncFileSystem()
         FaultInjection.pausePoint("appdata-push-synced")
         let replacing = try parent.status(of: family) != nil
         try parent.rename(temporary, to: family, replacing ? .exchange : .noReplace)
         try parent.sync()
         FaultInjection.pausePoint("appdata-push-swapped")
+        let synced = clock.now
         // After the exchange the temporary name holds the previous copy.
         try parent.removeTree(temporary)
         try mine.removeTree(family)
-        return Push(copied: report, replacedPrevious: replacing)
+        return Push(copied: report, replacedPrevious: replacing, copying: copied - started, syncing: synced - copied,
+                    removing: clock.now - synced)
     }
 
     /// The directory `name` in `parent`; nil when missing or something else (then reported).
