@@ -30,6 +30,9 @@ public struct Agent: Sendable {
         notifier.status("starting: opening the state database")
 
         let database = try StateDatabase.open(directory: settings.config.stateDirectory)
+        // The state directory is 0711 so that users reach their app data layers in users/<uid>;
+        // the database (and the journal files SQLite gives its mode) stays root's alone.
+        chmod(settings.config.stateDirectory + "/" + StateDatabase.fileName, 0o600)
         let core = AgentCore(settings: settings, database: database, logger: logger)
         for repair in Reconcile(paths: settings.stagingPaths).run() {
             logger.notice("reconciled: \(repair)")
