@@ -27,6 +27,7 @@ extension AgentCore {
     @discardableResult
     func register(_ account: UserAccount, session: String?) async throws -> [String] {
         let started = ContinuousClock.now
+        let startedAt = JournalClock.nowMicroseconds()
         guard let definition = hostPool.definition else {
             throw AgentRequestError(name: .failed, description: "no host pool file in force (\(hostPool.problem.map { "\($0)" } ?? "not read yet"))")
         }
@@ -70,6 +71,8 @@ extension AgentCore {
         }
         let duration = ContinuousClock.now - started
         let now = Date()
+        let stages: Logger.Metadata = ["appattach.started_at_usec": "\(startedAt)",
+                                       "appattach.done_at_usec": "\(JournalClock.nowMicroseconds())"]
         for plan in plans {
             let mode = modes[plan.packageFullName] ?? Registration.RegistrationMode.delayed
             let record = RegistrationRecord(uid: account.uid, userName: account.name, packageFullName: plan.packageFullName,
@@ -81,7 +84,7 @@ extension AgentCore {
             }
             journal.event(.packageRegistered, "registered \(plan.packageFullName) for \(account.name) (\(mode.rawValue))",
                           record: .registered, .init(user: account.name, uid: account.uid, package: plan.packageFullName,
-                                                     session: session, mode: mode.rawValue, duration: duration))
+                                                     session: session, mode: mode.rawValue, duration: duration, extra: stages))
         }
         registered[account.uid] = session
         return plans.map(\.packageFullName)
