@@ -99,6 +99,29 @@ extension StateDatabase {
         try writer.write { db in try registration.upsert(db) }
     }
 
+    /// Records (or replaces) a user's registrations and appends their events, in one
+    /// transaction: a sign-in with ten packages costs one commit (one pair of fsyncs), not twenty.
+    public func saveRegistrations(_ registrations: [RegistrationRecord], events: [EventRecord]) throws {
+        try writer.write { db in
+            for registration in registrations { try registration.upsert(db) }
+            for var event in events { try event.insert(db) }
+        }
+    }
+
+    /// Forgets a user's registrations of `packageFullNames` and appends their events, in one
+    /// transaction. Returns how many registrations were deleted.
+    @discardableResult
+    public func deleteRegistrations(uid: UInt32, packageFullNames: [String], events: [EventRecord]) throws -> Int {
+        try writer.write { db in
+            var deleted = 0
+            for name in packageFullNames where try RegistrationRecord.deleteOne(db, key: ["uid": uid, "package_full_name": name]) {
+                deleted += 1
+            }
+            for var event in events { try event.insert(db) }
+            return deleted
+        }
+    }
+
     /// Marks a partial registration complete (the first launch finished it). Returns false if
     /// the user has no registration of that package.
     @discardableResult
