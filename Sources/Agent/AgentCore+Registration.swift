@@ -91,7 +91,11 @@ extension AgentCore {
         } catch {
             logger.error("cannot record the registrations of \(account.name)", error: error)
         }
-        for event in events { journal.event(.packageRegistered, event.message, event.fields) }
+        let recordedAt = JournalClock.nowMicroseconds()
+        for var event in events {
+            event.fields.extra["appattach.recorded_at_usec"] = "\(recordedAt)"
+            journal.event(.packageRegistered, event.message, event.fields)
+        }
         registered[account.uid] = session
         return plans.map(\.packageFullName)
     }
