@@ -129,7 +129,8 @@ let package = Package(
             "StateStore", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "AgentTests", dependencies: [
-            "Agent", "ControlProtocol", "HostPool", "LinuxSystem",
+            "Agent", "ControlProtocol", "HostPool", "LinuxSystem", "StateStore",
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "TestSupport", dependencies: ["LinuxSystem"], path: "Tests/TestSupport"),
     ]

@@ -75,6 +75,9 @@ public struct Agent: Sendable {
             "appattach.duration_usec": "\(AgentJournal.microseconds(ContinuousClock.now - started))",
         ]))
 
+        // Half the watchdog interval for one command: a stuck loop is restarted well in time.
+        let loopWatch = LoopWatch(limit: (notifier.watchdogInterval ?? .seconds(60)) / 2)
+        let status = StatusPublisher(notifier: notifier)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await event in watcher.events { input.yield(.logind(event)) }
@@ -82,39 +85,24 @@ public struct Agent: Sendable {
             Self.every(settings.hostPoolPollInterval, in: &group) { input.yield(.checkHostPool) }
             Self.every(settings.destageRetryInterval, in: &group) { input.yield(.retryDestage) }
             if let interval = notifier.watchdogInterval {
-                // Half the interval, as sd_watchdog_enabled(3) advises.
-                Self.every(interval / 2, in: &group) { input.yield(.watchdog) }
+                // Half the interval, as sd_watchdog_enabled(3) advises; only while the loop is alive.
+                Self.every(interval / 2, in: &group) { if loopWatch.isAlive() { notifier.watchdog() } }
                 notifier.watchdog()
             }
 
             loop: for await command in commands {
-                switch command {
-                case .logind(let event):
-                    for timer in await core.handle(event) {
-                        group.addTask {
-                            try? await Task.sleep(for: timer.delay)
-                            input.yield(.deregistrationDue(timer))
-                        }
+                if case .shutdown = command { break loop }
+                let timers = await loopWatch.command { await core.run(command, status: status) }
+                for timer in timers {
+                    group.addTask {
+                        try? await Task.sleep(for: timer.delay)
+                        input.yield(.deregistrationDue(timer))
                     }
-                    notifier.status(core.statusLine)
-                case .request(let connection):
-                    await core.handle(connection)
-                    notifier.status(core.statusLine)
-                case .deregistrationDue(let timer):
-                    await core.deregistrationDue(timer)
-                    notifier.status(core.statusLine)
-                case .checkHostPool:
-                    if core.refreshHostPool() { notifier.status(core.statusLine) }
-                case .retryDestage:
-                    core.stager.retryPendingDestages()
-                case .watchdog:
-                    notifier.watchdog()
-                case .shutdown:
-                    break loop
                 }
             }
             group.cancelAll()
         }
+        status.flush()
 
         // Requests read before the stop but not reached are told so rather than cut off.
         core.stopping = true

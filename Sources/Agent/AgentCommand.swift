@@ -1,6 +1,7 @@
 import Systemd
 
-/// What the event loop acts on, one at a time, in arrival order.
+/// What the event loop acts on, one at a time, in arrival order. The watchdog is not among
+/// them: its pings depend on the loop's progress (`LoopWatch`), not on their turn in the queue.
 enum AgentCommand: Sendable {
     /// Something logind reported.
     case logind(LogindEvent)
@@ -12,9 +13,6 @@ enum AgentCommand: Sendable {
     case checkHostPool
     /// Time to try refused destages again.
     case retryDestage
-    /// Time to tell systemd the loop is alive; sent by the loop itself, so a stuck loop
-    /// stops the pings and the watchdog restarts the agent.
-    case watchdog
     /// SIGTERM or SIGINT: finish what is queued, then stop.
     case shutdown
 }

@@ -22,6 +22,7 @@ extension AgentCore {
     @discardableResult
     func register(_ account: UserAccount, session: String?) async throws -> [String] {
         let started = ContinuousClock.now
+        let startedAt = JournalClock.nowMicroseconds()
         guard let definition = hostPool.definition else {
             throw AgentRequestError(name: .failed, description: "no host pool file in force (\(hostPool.problem.map { "\($0)" } ?? "not read yet"))")
         }
@@ -73,18 +74,30 @@ extension AgentCore {
             }
         }
         let now = Date()
+        let stages: Logger.Metadata = ["appattach.started_at_usec": "\(startedAt)",
+                                       "appattach.done_at_usec": "\(JournalClock.nowMicroseconds())"]
+        // One transaction for all of the user's rows: a commit per row cost ~20 ms each under load.
+        var records: [RegistrationRecord] = []
+        var events: [(message: String, fields: AgentJournal.Fields)] = []
         for plan in plans {
             let mode = modes[plan.packageFullName] ?? Registration.RegistrationMode.delayed
-            let record = RegistrationRecord(uid: account.uid, userName: account.name, packageFullName: plan.packageFullName,
-                                            mode: mode == .regular ? .regular : .delayed,
-                                            state: mode == .regular ? .complete : .partial, registeredAt: now,
-                                            completedAt: mode == .regular ? now : nil)
-            do { try database.saveRegistration(record) } catch {
-                logger.error("cannot record the registration of \(plan.packageFullName) for \(account.name)", error: error)
-            }
-            journal.event(.packageRegistered, "registered \(plan.packageFullName) for \(account.name) (\(mode.rawValue))",
-                          record: .registered, .init(user: account.name, uid: account.uid, package: plan.packageFullName,
-                                                     session: session, mode: mode.rawValue, duration: duration))
+            records.append(RegistrationRecord(uid: account.uid, userName: account.name, packageFullName: plan.packageFullName,
+                                              mode: mode == .regular ? .regular : .delayed,
+                                              state: mode == .regular ? .complete : .partial, registeredAt: now,
+                                              completedAt: mode == .regular ? now : nil))
+            events.append(("registered \(plan.packageFullName) for \(account.name) (\(mode.rawValue))",
+                           .init(user: account.name, uid: account.uid, package: plan.packageFullName,
+                                 session: session, mode: mode.rawValue, duration: duration, extra: stages)))
+        }
+        do {
+            try database.saveRegistrations(records, events: events.map { journal.historyRecord(.registered, $0.message, $0.fields) })
+        } catch {
+            logger.error("cannot record the registrations of \(account.name)", error: error)
+        }
+        let recordedAt = JournalClock.nowMicroseconds()
+        for var event in events {
+            event.fields.extra["appattach.recorded_at_usec"] = "\(recordedAt)"
+            journal.event(.packageRegistered, event.message, event.fields)
         }
         registered[account.uid] = session
         return plans.map(\.packageFullName)
@@ -114,11 +127,17 @@ extension AgentCore {
             throw AgentRequestError(name: .failed, description: "\(error)")
         }
         let duration = ContinuousClock.now - started
-        for name in names {
-            _ = try? database.deleteRegistration(uid: account.uid, packageFullName: name)
-            journal.event(.packageDeregistered, "deregistered \(name) for \(account.name) (\(reason))", record: .deregistered,
-                          .init(user: account.name, uid: account.uid, package: name, duration: duration))
+        let events = names.map { name in
+            ("deregistered \(name) for \(account.name) (\(reason))",
+             AgentJournal.Fields(user: account.name, uid: account.uid, package: name, duration: duration))
         }
+        do {
+            try database.deleteRegistrations(uid: account.uid, packageFullNames: names,
+                                             events: events.map { journal.historyRecord(.deregistered, $0.0, $0.1) })
+        } catch {
+            logger.error("cannot forget the registrations of \(account.name)", error: error)
+        }
+        for (message, fields) in events { journal.event(.packageDeregistered, message, fields) }
         return names
     }
 

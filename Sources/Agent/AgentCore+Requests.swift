@@ -3,6 +3,7 @@ import Foundation
 import LinuxSystem
 import Logging
 import StateStore
+import Systemd
 
 extension AgentCore {
     /// Answers one control request. Requests are handled one at a time by the loop, so a
@@ -55,22 +56,44 @@ extension AgentCore {
     }
 
     private func register(_ parameters: RegisterParameters, _ connection: ControlConnection) async throws {
+        let takenAt = JournalClock.nowMicroseconds()
         let account = try target(parameters.user, connection.peer)
         let wait = parameters.wait ?? false
         // Once per sign-in: the PAM hook and logind both ask for every session, and the
         // second asker only needs to know it is done.
         if registered[account.uid] != nil {
             let packages = ((try? database.registrations(ofUID: account.uid)) ?? []).map(\.packageFullName)
-            return connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: packages, done: true))
+            connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: packages, done: true))
+            return requestAnswered(account, connection, takenAt: takenAt, how: "registered already")
         }
-        if !wait { connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: [], done: false)) }
+        if !wait {
+            connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: [], done: false))
+            requestAnswered(account, connection, takenAt: takenAt, how: "not waiting")
+        }
         do {
             let packages = try await register(account, session: nil)
-            if wait { connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: packages, done: true)) }
+            if wait {
+                connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: packages, done: true))
+                requestAnswered(account, connection, takenAt: takenAt, how: "registered now")
+            }
         } catch {
             if wait { throw error }
             logger.error("cannot register the packages of \(account.name): \(error)")
         }
+    }
+
+    /// Journals a Register request with when it arrived, when the loop took it and when it was
+    /// answered: how long a sign-in held by the PAM hook waited, and why.
+    private func requestAnswered(_ account: UserAccount, _ connection: ControlConnection, takenAt: UInt64, how: String) {
+        let answeredAt = JournalClock.nowMicroseconds()
+        let waited = Double(answeredAt &- connection.receivedAt) / 1000
+        journal.event(.registrationRequested,
+                      "registration of \(account.name) asked by uid \(connection.peer.uid), answered after \(String(format: "%.1f", waited)) ms (\(how))",
+                      level: .info, .init(user: account.name, uid: account.uid, extra: [
+                          "appattach.peer_uid": "\(connection.peer.uid)", "appattach.answer": "\(how)",
+                          "appattach.received_at_usec": "\(connection.receivedAt)", "appattach.taken_at_usec": "\(takenAt)",
+                          "appattach.answered_at_usec": "\(answeredAt)",
+                      ]))
     }
 
     private func deregister(_ parameters: DeregisterParameters, _ connection: ControlConnection) async throws {

@@ -13,11 +13,12 @@ extension AgentCore {
     /// Feeds a logind event to the sign-in tracker and acts on its decisions. Returns the
     /// deregistrations to schedule (the loop owns the timers).
     func handle(_ event: LogindEvent) async -> [DeregistrationTimer] {
+        let takenAt = JournalClock.nowMicroseconds()
         var timers: [DeregistrationTimer] = []
         for decision in tracker.handle(event) {
             switch decision {
             case .signedIn(let uid, let name, let session):
-                await signedIn(uid: uid, name: name, session: session)
+                await signedIn(uid: uid, name: name, session: session, takenAt: takenAt)
             case .signedOut(let uid, let name, let reason):
                 journal.event(.signOutSeen, "user \(name) signed out", .init(user: name, uid: uid, extra: ["appattach.reason": "\(reason.rawValue)"]))
                 signInGeneration[uid, default: 0] += 1
@@ -29,12 +30,18 @@ extension AgentCore {
     }
 
     /// A user's first counted session: register, unless a Register request (the PAM hook)
-    /// already did for this sign-in.
-    func signedIn(uid: UInt32, name: String, session: String) async {
+    /// already did for this sign-in. The entry carries when the watcher got the session's
+    /// signal, when it had read the session, and when the loop took the event (`takenAt`), so
+    /// a sign-in's latency can be split into its stages.
+    func signedIn(uid: UInt32, name: String, session: String, takenAt: UInt64) async {
         signInGeneration[uid, default: 0] += 1
+        let seen = tracker.sessions[session]
+        var extra: Logger.Metadata = ["appattach.session_class": "\(seen?.sessionClass.rawValue ?? "")",
+                                      "appattach.taken_at_usec": "\(takenAt)"]
+        if let signalledAt = seen?.signalledAt { extra["appattach.signalled_at_usec"] = "\(signalledAt)" }
+        if let readAt = seen?.readAt { extra["appattach.read_at_usec"] = "\(readAt)" }
         journal.event(.signInSeen, "user \(name) signed in", level: .info,
-                      .init(user: name, uid: uid, session: session,
-                            extra: ["appattach.session_class": "\(tracker.sessions[session]?.sessionClass.rawValue ?? "")"]))
+                      .init(user: name, uid: uid, session: session, extra: extra))
         guard registered[uid] == nil else { return }
         do {
             let account = try Self.account(String(uid))

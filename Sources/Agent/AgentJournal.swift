@@ -36,12 +36,17 @@ struct AgentJournal {
         logger.log(level: level, "\(message)", error: error, metadata: event.metadata(metadata))
         guard let kind else { return }
         do {
-            try database.record(EventRecord(time: Date(), kind: kind, uid: fields.uid, package: fields.package,
-                                             image: fields.image, durationUsec: fields.duration.map(Self.microseconds),
-                                             message: message))
+            try database.record(historyRecord(kind, message, fields))
         } catch {
             logger.error("cannot record the event in the state database", error: error)
         }
+    }
+
+    /// The history row of an event, for callers that write it in one transaction with other
+    /// rows (`StateDatabase.saveRegistrations`) and then log the event without `record`.
+    func historyRecord(_ kind: EventRecord.Kind, _ message: String, _ fields: Fields) -> EventRecord {
+        EventRecord(time: Date(), kind: kind, uid: fields.uid, package: fields.package, image: fields.image,
+                    durationUsec: fields.duration.map(Self.microseconds), message: message)
     }
 
     static func microseconds(_ duration: Duration) -> Int64 {

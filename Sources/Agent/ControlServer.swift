@@ -2,6 +2,7 @@ import ControlProtocol
 import Foundation
 import LinuxSystem
 import Logging
+import Systemd
 
 /// Accepts connections on the control socket and hands each request to the event loop.
 ///
@@ -51,7 +52,7 @@ final class ControlServer: Sendable {
             let peer = try socket.peerCredentials()
             try socket.setReceiveTimeout(.seconds(10))
             guard let line = try socket.readLine(limit: 64 << 10) else { return }
-            deliver(ControlConnection(line: line, peer: peer, socket: socket))
+            deliver(ControlConnection(line: line, peer: peer, socket: socket, receivedAt: JournalClock.nowMicroseconds()))
         } catch {
             logger.debug("control client dropped: \(error)")
         }

@@ -41,6 +41,9 @@ public enum AgentEvent: String, CaseIterable, Sendable {
     case signInSeen
     /// The user's last counted session closed or the user left logind: the user signed out.
     case signOutSeen
+    /// A client (the PAM session hook, `appattachctl register`) asked for a user's registration
+    /// and was answered; the entry says when the request arrived and when it was answered.
+    case registrationRequested
 
     /// The 128-bit id as journald prints it: 32 lower-case hex digits.
     public var messageID: String {
@@ -62,6 +65,7 @@ public enum AgentEvent: String, CaseIterable, Sendable {
         case .agentStopping: return "9e83f6ea9da54cc3b91c9153847c95d9"
         case .signInSeen: return "cd0b98592d164be69f140eddc668d851"
         case .signOutSeen: return "3b4c3bce6f8e43baaf11e693cad0f172"
+        case .registrationRequested: return "1519df61390e46c28c9e204478cce644"
         }
     }
 

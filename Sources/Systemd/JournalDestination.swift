@@ -1,4 +1,5 @@
 import CSystemd
+import Dispatch
 import Glibc
 
 /// Where ``JournalLogHandler`` entries go: journald's native socket, or standard error when
@@ -18,23 +19,54 @@ public final class JournalDestination: Sendable {
 
     /// The mode chosen when the destination was made.
     public let mode: Mode
+    /// With `asynchronous`, entries are written in order by a queue of their own, so that a
+    /// caller never waits for journald; nil writes on the caller's thread.
+    private let writer: DispatchQueue?
+    /// Entries queued and not written yet, at most ``queueLimit``: beyond it callers wait,
+    /// as they would for journald itself, rather than memory growing without bound.
+    private let room: DispatchSemaphore?
+
+    /// How many entries an asynchronous destination holds before callers wait.
+    public static let queueLimit = 10_000
 
     /// Chooses the journal when its socket exists, standard error otherwise. The check is needed
     /// because libsystemd reports success (0) when the socket is missing and drops the entry.
-    public convenience init() {
-        self.init(mode: access(Self.journalSocketPath, W_OK) == 0 ? .journal : .standardError)
+    ///
+    /// - Parameter asynchronous: write from a queue of its own. journald reads its socket when it
+    ///   gets round to it; when many processes log at once (a storm of sign-ins) the kernel's
+    ///   queue for the socket fills and `sd_journal_sendv` blocks the caller, for a second and
+    ///   more. A daemon's event loop must not wait for that. Call ``flush()`` before exiting.
+    public convenience init(asynchronous: Bool = false) {
+        self.init(mode: access(Self.journalSocketPath, W_OK) == 0 ? .journal : .standardError, asynchronous: asynchronous)
     }
 
     /// Uses the given mode; `.standardError` is useful for tests and foreground runs.
-    public init(mode: Mode) {
+    public init(mode: Mode, asynchronous: Bool = false) {
         self.mode = mode
+        writer = asynchronous ? DispatchQueue(label: "appattach-journal-writer") : nil
+        room = asynchronous ? DispatchSemaphore(value: Self.queueLimit) : nil
     }
 
-    /// Writes one entry. Never throws and never traps: logging must not take the agent down.
-    /// When journald refuses an entry, it goes to standard error instead, so it is not lost.
+    /// Writes one entry (or queues it, when asynchronous). Never throws and never traps:
+    /// logging must not take the agent down. When journald refuses an entry, it goes to
+    /// standard error instead, so it is not lost.
     ///
     /// The corresponding C function is `sd_journal_sendv`.
     public func send(_ fields: [JournalField]) {
+        guard let writer, let room else { return deliver(fields) }
+        room.wait()
+        writer.async { [self] in
+            deliver(fields)
+            room.signal()
+        }
+    }
+
+    /// Returns when every entry sent so far is written.
+    public func flush() {
+        writer?.sync {}
+    }
+
+    private func deliver(_ fields: [JournalField]) {
         if mode == .journal, Self.sendToJournal(fields) >= 0 { return }
         Self.writeToStandardError(fields)
     }

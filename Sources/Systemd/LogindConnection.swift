@@ -112,8 +112,9 @@ final class LogindConnection: @unchecked Sendable {
 
     private func onSessionNew(_ message: OpaquePointer) -> Int32 {
         _ = BusMessage.readString(message)
+        let signalledAt = JournalClock.nowMicroseconds()
         guard let path = BusMessage.readString(message, type: "o") else { return 0 }
-        addSession(path: path, origin: "SessionNew")
+        addSession(path: path, origin: "SessionNew", signalledAt: signalledAt)
         return 0
     }
 
@@ -163,10 +164,12 @@ final class LogindConnection: @unchecked Sendable {
     // MARK: sessions
 
     /// Reads a new session's properties and reports it, once.
-    private func addSession(path: String, origin: String) {
+    private func addSession(path: String, origin: String, signalledAt: UInt64? = nil) {
         guard known[path] == nil else { return }
         do {
-            let session = try LogindBus.session(bus, path: path)
+            var session = try LogindBus.session(bus, path: path)
+            session.signalledAt = signalledAt
+            session.readAt = JournalClock.nowMicroseconds()
             known[path] = session
             logger.debug("logind session seen", metadata: [
                 "logind.session": "\(session.id)", "logind.class": "\(session.sessionClass)",
@@ -205,6 +208,7 @@ final class LogindConnection: @unchecked Sendable {
     /// After a login monitor wake-up: new states of known sessions, and sessions whose
     /// SessionNew has not arrived yet (it will find them already reported).
     private func reconcileWithSessionFiles() {
+        let signalledAt = JournalClock.nowMicroseconds()
         for path in Array(known.keys) { refreshState(path: path) }
         var list: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
         let count = sd_get_sessions(&list)
@@ -221,7 +225,7 @@ final class LogindConnection: @unchecked Sendable {
             guard sd_bus_path_encode(LogindBus.sessionPathPrefix, id, &path) >= 0, let path else { continue }
             let objectPath = String(cString: path)
             free(path)
-            addSession(path: objectPath, origin: "login monitor")
+            addSession(path: objectPath, origin: "login monitor", signalledAt: signalledAt)
         }
     }
 

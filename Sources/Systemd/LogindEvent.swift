@@ -42,6 +42,12 @@ public struct LogindSession: Sendable, Hashable {
     public var sessionClass: SessionClass
     /// The state when this value was read.
     public var state: State
+    /// When the watcher learnt of the session (its `SessionNew`, or the login monitor's wake-up),
+    /// in ``JournalClock`` microseconds; nil for a session listed at start or made elsewhere.
+    public var signalledAt: UInt64?
+    /// When the watcher had read the session's properties from logind, in ``JournalClock``
+    /// microseconds; nil for a session made elsewhere.
+    public var readAt: UInt64?
 
     /// Creates a session value.
     public init(id: String, objectPath: String = "", uid: UInt32, userName: String,

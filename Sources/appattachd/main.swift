@@ -28,7 +28,8 @@ while index < arguments.count {
     }
 }
 
-let destination = JournalDestination()
+// Asynchronous: the event loop must not wait while journald catches up with a sign-in storm.
+let destination = JournalDestination(asynchronous: true)
 let config: HostConfig
 do {
     config = try HostConfig.load(path: configPath)
@@ -46,7 +47,9 @@ let logger = Logger(label: "appattachd")
 
 do {
     try await Agent(settings: AgentSettings(config: config, configPath: configPath), logger: logger).run()
+    destination.flush()
 } catch {
     logger.critical("appattach agent cannot start: \(error)", error: error)
+    destination.flush()
     exit(1)
 }

@@ -172,4 +172,27 @@ struct StateDatabaseTests {
         try db.record(EventRecord(time: Self.t0, kind: EventRecord.Kind("future-kind"), message: "x"))
         #expect(try db.lastEvents(100).contains { $0.kind.rawValue == "future-kind" })
     }
+
+    @Test("a sign-in's registrations and events in one transaction; a failing one writes none of them")
+    func batchedRegistrations() throws {
+        let db = try Self.populated()
+        let events = [Self.editor, Self.viewer].map { EventRecord(time: Self.t0, kind: .registered, uid: 1003, package: $0, message: "r \($0)") }
+        try db.saveRegistrations([Self.registration(1003, Self.editor), Self.registration(1003, Self.viewer)], events: events)
+        #expect(try db.registrations(ofUID: 1003).map(\.packageFullName) == [Self.editor, Self.viewer])
+        #expect(try db.lastEvents(10, uid: 1003).map(\.message) == events.map(\.message))
+
+        // A package that is not staged violates the foreign key: nothing of the batch stays.
+        #expect(throws: DatabaseError.self) {
+            try db.saveRegistrations([Self.registration(1004, Self.editor), Self.registration(1004, "Missing.Pkg_1.0.0.0_x64__8wekyb3d8bbwe")],
+                                     events: [EventRecord(time: Self.t0, kind: .registered, uid: 1004, message: "x")])
+        }
+        #expect(try db.registrations(ofUID: 1004).isEmpty)
+        #expect(try db.lastEvents(10, uid: 1004).isEmpty)
+
+        let deleted = try db.deleteRegistrations(uid: 1003, packageFullNames: [Self.editor, Self.viewer, Self.tool],
+                                                 events: [EventRecord(time: Self.t0, kind: .deregistered, uid: 1003, message: "gone")])
+        #expect(deleted == 2)
+        #expect(try db.registrations(ofUID: 1003).isEmpty)
+        #expect(try db.lastEvents(1, uid: 1003).map(\.message) == ["gone"])
+    }
 }
