@@ -213,9 +213,9 @@ public enum PartitionTypes {
     public static let linuxSwap = GUID("0657FD6D-A4AB-43C4-84E5-0933C84B4F4F")!
 
     /// GPT types that never hold the data filesystem an image is about.
-    static let nonDataGPT: Set<GUID> = [efiSystem, biosBoot, microsoftReserved, linuxSwap]
+    static let nonDataGPT: [GUID] = [efiSystem, biosBoot, microsoftReserved, linuxSwap]
     /// MBR types that are containers or system partitions.
-    static let nonDataMBR: Set<UInt8> = [0x05, 0x0F, 0x85, 0xEE, 0xEF, 0x82]
+    static let nonDataMBR: [UInt8] = [0x05, 0x0F, 0x85, 0xEE, 0xEF, 0x82]
 
     static func name(gpt: GUID) -> String {
         switch gpt {

@@ -103,7 +103,9 @@ public struct VHDXMetadata: Equatable, Sendable {
         guard count <= Self.maxEntries else { throw DiskFormatError("VHDX metadata table has \(count) entries (at most 2047)") }
         let known = [Self.fileParametersGuid, Self.virtualDiskSizeGuid, Self.page83Guid,
                      Self.logicalSectorSizeGuid, Self.physicalSectorSizeGuid, Self.parentLocatorGuid]
-        var items: [GUID: (offset: UInt64, length: UInt64)] = [:]
+        // An array, not [GUID: …]: a dictionary keyed by GUID makes the runtime look up GUID's
+        // Hashable conformance, which in a large static executable costs more than this whole table.
+        var items: [Item] = []
         for i in 0..<count {
             let o = 32 + 32 * i
             let id = GUID(mixedEndian: table, at: o)
@@ -117,11 +119,18 @@ public struct VHDXMetadata: Equatable, Sendable {
             guard known.contains(id) || flags & Self.isRequired == 0 else {
                 throw DiskFormatError("VHDX has an unknown required metadata item \(id); this reader cannot load it")
             }
-            guard items[id] == nil else { throw DiskFormatError("VHDX metadata item \(id) appears twice") }
-            items[id] = (offset, length)
+            items.append(Item(id: id, offset: offset, length: length))
+        }
+        // Sorted by GUID, a repeated item sits next to its twin.
+        items.sort { $0.id.textOrderBytes.lexicographicallyPrecedes($1.id.textOrderBytes) }
+        var i = 1
+        while i < items.count {
+            guard items[i].id != items[i - 1].id else { throw DiskFormatError("VHDX metadata item \(items[i].id) appears twice") }
+            i += 1
         }
         func item(_ id: GUID, _ name: String, _ size: Int) throws -> [UInt8] {
-            guard let (offset, length) = items[id] else { throw DiskFormatError("VHDX metadata lacks the \(name) item") }
+            guard let found = items.first(where: { $0.id == id }) else { throw DiskFormatError("VHDX metadata lacks the \(name) item") }
+            let (offset, length) = (found.offset, found.length)
             guard length == UInt64(size) else { throw DiskFormatError("VHDX metadata \(name) item is \(length) bytes, expected \(size)") }
             return try readItem(offset, size)
         }
@@ -135,6 +144,9 @@ public struct VHDXMetadata: Equatable, Sendable {
         physicalSectorSize = try item(Self.physicalSectorSizeGuid, "physical sector size", 4).le32(0)
         try validate()
     }
+
+    /// One entry of the metadata table.
+    private struct Item { let id: GUID, offset: UInt64, length: UInt64 }
 
     /// The value rules of §2.6.2.
     func validate() throws(DiskFormatError) {
