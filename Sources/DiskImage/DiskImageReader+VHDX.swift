@@ -51,10 +51,10 @@ extension DiskImageReader {
             return container
         }
         let table = try image.read("VHDX BAT", at: batRegion.fileOffset, count: Int(bat.entryCount * 8))
-        let structures: [(String, Range<UInt64>)] = [
-            ("header section", 0..<VHDXLayout.headerSectionSize), ("log", log),
-            ("metadata region", metadataRegion.fileOffset..<(metadataRegion.fileOffset + UInt64(metadataRegion.length))),
-            ("BAT", batRegion.fileOffset..<(batRegion.fileOffset + UInt64(batRegion.length))),
+        let structures = [
+            NamedByteRange("header section", 0, VHDXLayout.headerSectionSize), NamedByteRange("log", log.lowerBound, log.upperBound),
+            NamedByteRange("metadata region", metadataRegion.fileOffset, metadataRegion.fileOffset + UInt64(metadataRegion.length)),
+            NamedByteRange("BAT", batRegion.fileOffset, batRegion.fileOffset + UInt64(batRegion.length)),
         ]
         var blocks: [UInt64?] = []
         blocks.reserveCapacity(Int(bat.payloadBlockCount))
@@ -68,9 +68,8 @@ extension DiskImageReader {
                 guard start <= UInt64.max - bat.blockSize else {
                     throw DiskFormatError("VHDX payload block \(block) has an impossible file offset \(start)")
                 }
-                let span = start..<(start + bat.blockSize)
-                if let clash = structures.first(where: { $0.1.overlaps(span) }) {
-                    throw DiskFormatError("VHDX payload block \(block) at file offset \(start) overlaps the \(clash.0)")
+                if let clash = structures.first(where: { $0.overlaps(start, start + bat.blockSize) }) {
+                    throw DiskFormatError("VHDX payload block \(block) at file offset \(start) overlaps the \(clash.name)")
                 }
                 blocks.append(start)
             case .notPresent?, .undefined?, .zero?, .unmapped?, .unmappedV095?:

@@ -66,11 +66,8 @@ public struct VHDXRegionTable: Equatable, Sendable {
     /// and that every required region is known. Returns the BAT and metadata entries.
     public func validate(fileSize: UInt64, log: Range<UInt64>) throws(DiskFormatError) -> (bat: Entry, metadata: Entry) {
         var bat: Entry?, metadata: Entry?
-        // Plain structs, not (String, Range<UInt64>) tuples: the run-time instantiation of those
-        // generic types costs a short-lived command more than the whole check.
-        struct Occupied { let name: String, start: UInt64, end: UInt64 }
-        var occupied = [Occupied(name: "header section", start: 0, end: VHDXLayout.headerSectionSize),
-                        Occupied(name: "log", start: log.lowerBound, end: log.upperBound)]
+        var occupied = [NamedByteRange("header section", 0, VHDXLayout.headerSectionSize),
+                        NamedByteRange("log", log.lowerBound, log.upperBound)]
         for e in entries {
             let name: String
             switch e.guid {
@@ -90,11 +87,10 @@ public struct VHDXRegionTable: Equatable, Sendable {
                 throw DiskFormatError("VHDX \(name) at \(e.fileOffset) length \(length) extends beyond the end of the file (size \(fileSize))")
             }
             let start = e.fileOffset, end = e.fileOffset + length
-            // Half-open ranges overlap when each starts before the other ends (an empty one never does).
-            if let clash = occupied.first(where: { $0.start < $0.end && $0.start < end && start < $0.end }) {
+            if let clash = occupied.first(where: { $0.overlaps(start, end) }) {
                 throw DiskFormatError("VHDX \(name) overlaps the \(clash.name)")
             }
-            occupied.append(Occupied(name: name, start: start, end: end))
+            occupied.append(NamedByteRange(name, start, end))
             if e.guid == Self.batGuid {
                 guard bat == nil else { throw DiskFormatError("VHDX region table lists the BAT twice") }
                 bat = e
