@@ -18,6 +18,13 @@ enum AppAttachCtlEntry {
         } catch {
             AppAttachCtl.fail(error)
         }
+        runParsed()
+    }
+
+    /// Every other command line. Kept out of line: inlined, the compiler hoists the task's
+    /// type metadata lookups above the direct path, which then pays for them too.
+    @inline(never)
+    static func runParsed() -> Never {
         Task { @MainActor in
             await AppAttachCtl.main()
             exit(0)
