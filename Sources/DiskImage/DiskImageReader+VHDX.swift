@@ -24,11 +24,15 @@ extension DiskImageReader {
             let bytes = try image.read("VHDX region table", at: offset, count: VHDXRegionTable.size)
             do { return .success(try VHDXRegionTable(decoding: bytes)) } catch { return .failure(error) }
         }
+        // The second copy is read only when the first is damaged (each is 64 KiB with a checksum).
         let regions: VHDXRegionTable
-        switch (try table(VHDXLayout.regionTable1Offset), try table(VHDXLayout.regionTable2Offset)) {
-        case let (.success(t), _), let (.failure, .success(t)): regions = t
-        case let (.failure(e1), .failure(e2)):
-            throw DiskFormatError("no valid VHDX region table (copy 1: \(e1.reason); copy 2: \(e2.reason))")
+        switch try table(VHDXLayout.regionTable1Offset) {
+        case .success(let t): regions = t
+        case .failure(let e1):
+            switch try table(VHDXLayout.regionTable2Offset) {
+            case .success(let t): regions = t
+            case .failure(let e2): throw DiskFormatError("no valid VHDX region table (copy 1: \(e1.reason); copy 2: \(e2.reason))")
+            }
         }
         let (batRegion, metadataRegion) = try regions.validate(fileSize: image.size, log: log)
 
