@@ -29,7 +29,7 @@ public struct StagingRecords: Sendable {
     private func link(imagePath: String, to id: String) throws {
         let entry = indexEntry(imagePath)
         try replaceLink(entry, target: id + ".json")
-        try replaceLink(paths.records + "/" + id + ".index", target: String(entry.split(separator: "/").last!))
+        try replaceLink(paths.records + "/" + id + ".index", target: String(entry[entry.index(after: entry.lastIndex(of: "/")!)...]))
     }
 
     private func replaceLink(_ path: String, target: String) throws {
