@@ -36,7 +36,12 @@ extension DiskImageReader {
         }
         let (batRegion, metadataRegion) = try regions.validate(fileSize: image.size, log: log)
 
-        let metadataTable = try image.read("VHDX metadata table", at: metadataRegion.fileOffset, count: VHDXMetadata.tableSize)
+        // Only the header and the entries it counts, not the whole 64 KiB: most of the table is
+        // zeros, and filling fresh memory with it costs page faults on every stage.
+        let metadataHead = try image.read("VHDX metadata table", at: metadataRegion.fileOffset, count: VHDXMetadata.headerSize)
+        let entries = min(Int(metadataHead.le16(10)), VHDXMetadata.maxEntries)
+        let metadataTable = try image.read("VHDX metadata table", at: metadataRegion.fileOffset,
+                                           count: VHDXMetadata.headerSize + 32 * entries)
         let metadata = try VHDXMetadata(table: metadataTable, regionLength: UInt64(metadataRegion.length)) { offset, length in
             try image.read("VHDX metadata item", at: metadataRegion.fileOffset + offset, count: length)
         }

@@ -7,6 +7,8 @@ public struct VHDXMetadata: Equatable, Sendable {
     /// "Offset … MUST be at least 64 KB").
     public static let tableSize = 64 * 1024
     public static let maxEntries = 2047
+    /// The table's header: signature, reserved, entry count; the 32-byte entries follow.
+    public static let headerSize = 32
 
     // Item ids (§2.6.2).
     public static let fileParametersGuid = GUID("CAA16737-FA36-4D43-B3B6-33F0AA44E76B")!
@@ -92,15 +94,19 @@ public struct VHDXMetadata: Equatable, Sendable {
         }
     }
 
-    /// Parses the 64 KiB metadata table and reads the known items through `readItem(offset
-    /// within the region, length)`. Every item offset and length is checked against the region
-    /// before it is read; unknown required items refuse; unknown optional items are not read.
+    /// Parses the metadata table (its header and the entries it counts at least; on disk it is
+    /// 64 KiB) and reads the known items through `readItem(offset within the region, length)`.
+    /// Every item offset and length is checked against the region before it is read; unknown
+    /// required items refuse; unknown optional items are not read.
     public init(table: [UInt8], regionLength: UInt64, readItem: (UInt64, Int) throws -> [UInt8]) throws {
-        guard table.count >= Self.tableSize, table.matches("metadata") else {
+        guard table.count >= Self.headerSize, table.matches("metadata") else {
             throw DiskFormatError("no VHDX metadata table signature 'metadata'")
         }
         let count = Int(table.le16(10))
         guard count <= Self.maxEntries else { throw DiskFormatError("VHDX metadata table has \(count) entries (at most 2047)") }
+        guard table.count >= Self.headerSize + 32 * count else {
+            throw DiskFormatError("VHDX metadata table is cut short: \(count) entries need \(Self.headerSize + 32 * count) bytes")
+        }
         let known = [Self.fileParametersGuid, Self.virtualDiskSizeGuid, Self.page83Guid,
                      Self.logicalSectorSizeGuid, Self.physicalSectorSizeGuid, Self.parentLocatorGuid]
         // An array, not [GUID: …]: a dictionary keyed by GUID makes the runtime look up GUID's
