@@ -12,6 +12,16 @@ import Testing
         #expect(CRC32C.checksum((0..<32).map { UInt8($0) }) == 0x46DD_794E)
     }
 
+    @Test func crc32cWithZeroedField() {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for field in [0, 4, 1000, 4092] {
+            var zeroed = bytes
+            zeroed.replaceSubrange(field..<(field + 4), with: [0, 0, 0, 0])
+            #expect(CRC32C.checksum(bytes, zeroingFieldAt: field) == CRC32C.checksum(zeroed), "field at \(field)")
+        }
+    }
+
     @Test func crc32Vectors() {
         #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
         #expect(CRC32.checksum([]) == 0)
