@@ -20,8 +20,15 @@ public enum CRC32C {
     /// The checksum of `structure` computed with the 4-byte field at `fieldOffset` taken as zero,
     /// which is how every VHDX structure stores its own checksum.
     public static func checksum(_ structure: [UInt8], zeroingFieldAt fieldOffset: Int) -> UInt32 {
-        var copy = structure
-        copy.putLE32(0, at: fieldOffset)
-        return checksum(copy)
+        precondition(fieldOffset >= 0 && fieldOffset + 4 <= structure.count, "checksum field outside the structure")
+        // In three runs (before the field, four zero bytes, after it) rather than on a copy with
+        // the field zeroed: the structures are 64 KiB region tables, read on every stage.
+        let zeros: [UInt8] = [0, 0, 0, 0]
+        let crc = structure.withUnsafeBytes { raw in
+            var crc = appattach_crc32c_update(0xFFFF_FFFF, raw.baseAddress, fieldOffset)
+            crc = zeros.withUnsafeBytes { appattach_crc32c_update(crc, $0.baseAddress, 4) }
+            return appattach_crc32c_update(crc, raw.baseAddress! + fieldOffset + 4, raw.count - fieldOffset - 4)
+        }
+        return crc ^ 0xFFFF_FFFF
     }
 }

@@ -24,15 +24,24 @@ extension DiskImageReader {
             let bytes = try image.read("VHDX region table", at: offset, count: VHDXRegionTable.size)
             do { return .success(try VHDXRegionTable(decoding: bytes)) } catch { return .failure(error) }
         }
+        // The second copy is read only when the first is damaged (each is 64 KiB with a checksum).
         let regions: VHDXRegionTable
-        switch (try table(VHDXLayout.regionTable1Offset), try table(VHDXLayout.regionTable2Offset)) {
-        case let (.success(t), _), let (.failure, .success(t)): regions = t
-        case let (.failure(e1), .failure(e2)):
-            throw DiskFormatError("no valid VHDX region table (copy 1: \(e1.reason); copy 2: \(e2.reason))")
+        switch try table(VHDXLayout.regionTable1Offset) {
+        case .success(let t): regions = t
+        case .failure(let e1):
+            switch try table(VHDXLayout.regionTable2Offset) {
+            case .success(let t): regions = t
+            case .failure(let e2): throw DiskFormatError("no valid VHDX region table (copy 1: \(e1.reason); copy 2: \(e2.reason))")
+            }
         }
         let (batRegion, metadataRegion) = try regions.validate(fileSize: image.size, log: log)
 
-        let metadataTable = try image.read("VHDX metadata table", at: metadataRegion.fileOffset, count: VHDXMetadata.tableSize)
+        // Only the header and the entries it counts, not the whole 64 KiB: most of the table is
+        // zeros, and filling fresh memory with it costs page faults on every stage.
+        let metadataHead = try image.read("VHDX metadata table", at: metadataRegion.fileOffset, count: VHDXMetadata.headerSize)
+        let entries = min(Int(metadataHead.le16(10)), VHDXMetadata.maxEntries)
+        let metadataTable = try image.read("VHDX metadata table", at: metadataRegion.fileOffset,
+                                           count: VHDXMetadata.headerSize + 32 * entries)
         let metadata = try VHDXMetadata(table: metadataTable, regionLength: UInt64(metadataRegion.length)) { offset, length in
             try image.read("VHDX metadata item", at: metadataRegion.fileOffset + offset, count: length)
         }
@@ -51,10 +60,10 @@ extension DiskImageReader {
             return container
         }
         let table = try image.read("VHDX BAT", at: batRegion.fileOffset, count: Int(bat.entryCount * 8))
-        let structures: [(String, Range<UInt64>)] = [
-            ("header section", 0..<VHDXLayout.headerSectionSize), ("log", log),
-            ("metadata region", metadataRegion.fileOffset..<(metadataRegion.fileOffset + UInt64(metadataRegion.length))),
-            ("BAT", batRegion.fileOffset..<(batRegion.fileOffset + UInt64(batRegion.length))),
+        let structures = [
+            NamedByteRange("header section", 0, VHDXLayout.headerSectionSize), NamedByteRange("log", log.lowerBound, log.upperBound),
+            NamedByteRange("metadata region", metadataRegion.fileOffset, metadataRegion.fileOffset + UInt64(metadataRegion.length)),
+            NamedByteRange("BAT", batRegion.fileOffset, batRegion.fileOffset + UInt64(batRegion.length)),
         ]
         var blocks: [UInt64?] = []
         blocks.reserveCapacity(Int(bat.payloadBlockCount))
@@ -68,9 +77,8 @@ extension DiskImageReader {
                 guard start <= UInt64.max - bat.blockSize else {
                     throw DiskFormatError("VHDX payload block \(block) has an impossible file offset \(start)")
                 }
-                let span = start..<(start + bat.blockSize)
-                if let clash = structures.first(where: { $0.1.overlaps(span) }) {
-                    throw DiskFormatError("VHDX payload block \(block) at file offset \(start) overlaps the \(clash.0)")
+                if let clash = structures.first(where: { $0.overlaps(start, start + bat.blockSize) }) {
+                    throw DiskFormatError("VHDX payload block \(block) at file offset \(start) overlaps the \(clash.name)")
                 }
                 blocks.append(start)
             case .notPresent?, .undefined?, .zero?, .unmapped?, .unmappedV095?:

@@ -175,7 +175,9 @@ public struct GPT: Equatable, Sendable {
             guard crc == header.entriesCRC else {
                 throw DiskFormatError("GPT partition entry array checksum is \(hex32(header.entriesCRC)), expected \(hex32(crc))")
             }
-            var parts: [(Int, Entry)] = []
+            // The property's own labelled type: an unlabelled [(Int, Entry)] is converted element
+            // by element with run-time casts on assignment.
+            var parts: [(number: Int, entry: Entry)] = []
             for i in 0..<Int(header.entryCount) {
                 let o = i * Int(header.entrySize)
                 let type = GUID(mixedEndian: array, at: o)
@@ -186,7 +188,7 @@ public struct GPT: Equatable, Sendable {
                 guard e.firstLBA <= e.lastLBA, e.firstLBA >= header.firstUsableLBA, e.lastLBA <= header.lastUsableLBA else {
                     throw DiskFormatError("GPT partition \(i + 1) (LBA \(e.firstLBA)–\(e.lastLBA)) lies outside the usable range")
                 }
-                parts.append((i + 1, e))
+                parts.append((number: i + 1, entry: e))
             }
             var gpt = GPT(diskGuid: header.diskGuid, partitions: [])
             gpt.partitions = parts
@@ -213,9 +215,9 @@ public enum PartitionTypes {
     public static let linuxSwap = GUID("0657FD6D-A4AB-43C4-84E5-0933C84B4F4F")!
 
     /// GPT types that never hold the data filesystem an image is about.
-    static let nonDataGPT: Set<GUID> = [efiSystem, biosBoot, microsoftReserved, linuxSwap]
+    static let nonDataGPT: [GUID] = [efiSystem, biosBoot, microsoftReserved, linuxSwap]
     /// MBR types that are containers or system partitions.
-    static let nonDataMBR: Set<UInt8> = [0x05, 0x0F, 0x85, 0xEE, 0xEF, 0x82]
+    static let nonDataMBR: [UInt8] = [0x05, 0x0F, 0x85, 0xEE, 0xEF, 0x82]
 
     static func name(gpt: GUID) -> String {
         switch gpt {

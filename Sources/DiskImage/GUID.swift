@@ -30,16 +30,28 @@ public struct GUID: Hashable, Sendable, CustomStringConvertible, Codable {
     }
 
     /// Parses `XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX` (either case, optional braces).
+    ///
+    /// A plain loop over the UTF-8 bytes: the known GUIDs of VHDX and GPT are parsed from text
+    /// on every image read, and the generic split/join route costs a short-lived command more
+    /// (run-time instantiation of its types) than reading the image.
     public init?(_ text: String) {
-        var s = Substring(text)
-        if s.hasPrefix("{") && s.hasSuffix("}") { s = s.dropFirst().dropLast() }
-        let groups = s.split(separator: "-", omittingEmptySubsequences: false)
-        guard groups.map(\.count) == [8, 4, 4, 4, 12] else { return nil }
+        var chars = Array(text.utf8)
+        if chars.count == 38, chars.first == UInt8(ascii: "{"), chars.last == UInt8(ascii: "}") {
+            chars = Array(chars[1..<37])
+        }
+        guard chars.count == 36 else { return nil }
         var out: [UInt8] = []
-        let hex = Array(groups.joined().utf8)
-        for i in stride(from: 0, to: hex.count, by: 2) {
-            guard let hi = Self.nibble(hex[i]), let lo = Self.nibble(hex[i + 1]) else { return nil }
+        out.reserveCapacity(16)
+        var i = 0
+        while i < 36 {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                guard chars[i] == UInt8(ascii: "-") else { return nil }
+                i += 1
+                continue
+            }
+            guard let hi = Self.nibble(chars[i]), let lo = Self.nibble(chars[i + 1]) else { return nil }
             out.append(hi << 4 | lo)
+            i += 2
         }
         textOrderBytes = out
     }
@@ -58,16 +70,15 @@ public struct GUID: Hashable, Sendable, CustomStringConvertible, Codable {
 
     /// Upper-case text form, as Microsoft documents GUIDs.
     public var description: String {
-        let hex = textOrderBytes.map { b -> String in
-            let s = String(b, radix: 16, uppercase: true)
-            return s.count == 1 ? "0" + s : s
-        }.joined()
-        var out = ""
-        for (i, c) in hex.enumerated() {
-            if [8, 12, 16, 20].contains(i) { out.append("-") }
-            out.append(c)
+        let digits = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        for (i, b) in textOrderBytes.enumerated() {
+            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xF)])
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     public init(from decoder: any Decoder) throws {

@@ -7,6 +7,8 @@ public struct VHDXMetadata: Equatable, Sendable {
     /// "Offset … MUST be at least 64 KB").
     public static let tableSize = 64 * 1024
     public static let maxEntries = 2047
+    /// The table's header: signature, reserved, entry count; the 32-byte entries follow.
+    public static let headerSize = 32
 
     // Item ids (§2.6.2).
     public static let fileParametersGuid = GUID("CAA16737-FA36-4D43-B3B6-33F0AA44E76B")!
@@ -92,18 +94,24 @@ public struct VHDXMetadata: Equatable, Sendable {
         }
     }
 
-    /// Parses the 64 KiB metadata table and reads the known items through `readItem(offset
-    /// within the region, length)`. Every item offset and length is checked against the region
-    /// before it is read; unknown required items refuse; unknown optional items are not read.
+    /// Parses the metadata table (its header and the entries it counts at least; on disk it is
+    /// 64 KiB) and reads the known items through `readItem(offset within the region, length)`.
+    /// Every item offset and length is checked against the region before it is read; unknown
+    /// required items refuse; unknown optional items are not read.
     public init(table: [UInt8], regionLength: UInt64, readItem: (UInt64, Int) throws -> [UInt8]) throws {
-        guard table.count >= Self.tableSize, table.matches("metadata") else {
+        guard table.count >= Self.headerSize, table.matches("metadata") else {
             throw DiskFormatError("no VHDX metadata table signature 'metadata'")
         }
         let count = Int(table.le16(10))
         guard count <= Self.maxEntries else { throw DiskFormatError("VHDX metadata table has \(count) entries (at most 2047)") }
+        guard table.count >= Self.headerSize + 32 * count else {
+            throw DiskFormatError("VHDX metadata table is cut short: \(count) entries need \(Self.headerSize + 32 * count) bytes")
+        }
         let known = [Self.fileParametersGuid, Self.virtualDiskSizeGuid, Self.page83Guid,
                      Self.logicalSectorSizeGuid, Self.physicalSectorSizeGuid, Self.parentLocatorGuid]
-        var items: [GUID: (offset: UInt64, length: UInt64)] = [:]
+        // An array, not [GUID: …]: a dictionary keyed by GUID makes the runtime look up GUID's
+        // Hashable conformance, which in a large static executable costs more than this whole table.
+        var items: [Item] = []
         for i in 0..<count {
             let o = 32 + 32 * i
             let id = GUID(mixedEndian: table, at: o)
@@ -117,11 +125,18 @@ public struct VHDXMetadata: Equatable, Sendable {
             guard known.contains(id) || flags & Self.isRequired == 0 else {
                 throw DiskFormatError("VHDX has an unknown required metadata item \(id); this reader cannot load it")
             }
-            guard items[id] == nil else { throw DiskFormatError("VHDX metadata item \(id) appears twice") }
-            items[id] = (offset, length)
+            items.append(Item(id: id, offset: offset, length: length))
+        }
+        // Sorted by GUID, a repeated item sits next to its twin.
+        items.sort { $0.id.textOrderBytes.lexicographicallyPrecedes($1.id.textOrderBytes) }
+        var i = 1
+        while i < items.count {
+            guard items[i].id != items[i - 1].id else { throw DiskFormatError("VHDX metadata item \(items[i].id) appears twice") }
+            i += 1
         }
         func item(_ id: GUID, _ name: String, _ size: Int) throws -> [UInt8] {
-            guard let (offset, length) = items[id] else { throw DiskFormatError("VHDX metadata lacks the \(name) item") }
+            guard let found = items.first(where: { $0.id == id }) else { throw DiskFormatError("VHDX metadata lacks the \(name) item") }
+            let (offset, length) = (found.offset, found.length)
             guard length == UInt64(size) else { throw DiskFormatError("VHDX metadata \(name) item is \(length) bytes, expected \(size)") }
             return try readItem(offset, size)
         }
@@ -135,6 +150,9 @@ public struct VHDXMetadata: Equatable, Sendable {
         physicalSectorSize = try item(Self.physicalSectorSizeGuid, "physical sector size", 4).le32(0)
         try validate()
     }
+
+    /// One entry of the metadata table.
+    private struct Item { let id: GUID, offset: UInt64, length: UInt64 }
 
     /// The value rules of §2.6.2.
     func validate() throws(DiskFormatError) {

@@ -66,7 +66,8 @@ public struct VHDXRegionTable: Equatable, Sendable {
     /// and that every required region is known. Returns the BAT and metadata entries.
     public func validate(fileSize: UInt64, log: Range<UInt64>) throws(DiskFormatError) -> (bat: Entry, metadata: Entry) {
         var bat: Entry?, metadata: Entry?
-        var occupied: [(String, Range<UInt64>)] = [("header section", 0..<VHDXLayout.headerSectionSize), ("log", log)]
+        var occupied = [NamedByteRange("header section", 0, VHDXLayout.headerSectionSize),
+                        NamedByteRange("log", log.lowerBound, log.upperBound)]
         for e in entries {
             let name: String
             switch e.guid {
@@ -85,11 +86,11 @@ public struct VHDXRegionTable: Equatable, Sendable {
             guard e.fileOffset <= fileSize, length <= fileSize - e.fileOffset else {
                 throw DiskFormatError("VHDX \(name) at \(e.fileOffset) length \(length) extends beyond the end of the file (size \(fileSize))")
             }
-            let range = e.fileOffset..<(e.fileOffset + length)
-            if let clash = occupied.first(where: { $0.1.overlaps(range) }) {
-                throw DiskFormatError("VHDX \(name) overlaps the \(clash.0)")
+            let start = e.fileOffset, end = e.fileOffset + length
+            if let clash = occupied.first(where: { $0.overlaps(start, end) }) {
+                throw DiskFormatError("VHDX \(name) overlaps the \(clash.name)")
             }
-            occupied.append((name, range))
+            occupied.append(NamedByteRange(name, start, end))
             if e.guid == Self.batGuid {
                 guard bat == nil else { throw DiskFormatError("VHDX region table lists the BAT twice") }
                 bat = e

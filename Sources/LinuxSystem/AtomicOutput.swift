@@ -19,9 +19,7 @@ public final class AtomicOutput: @unchecked Sendable {
     public init(finalPath: String, mode: mode_t = 0o644) throws {
         self.finalPath = finalPath
         let (dir, base) = Self.split(finalPath)
-        var suffix = ""
-        for _ in 0..<8 { suffix.append(String(UInt8.random(in: 0...255), radix: 16)) }
-        let temporary = (dir.isEmpty ? "" : dir + "/") + ".\(base).tmp-\(suffix)"
+        let temporary = (dir.isEmpty ? "" : dir + "/") + ".\(base).tmp-\(Self.randomSuffix)"
         let fd = try retryingOnInterrupt("create", temporary) {
             open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         }
@@ -47,6 +45,19 @@ public final class AtomicOutput: @unchecked Sendable {
     }
 
     deinit { discard() }
+
+    /// 16 random hex digits for a temporary name (built by hand: `String(_:radix:)` goes
+    /// through generic integer code the runtime resolves on first use, on every stage).
+    static var randomSuffix: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var value = UInt64.random(in: 0...UInt64.max)
+        var text: [UInt8] = []
+        for _ in 0..<16 {
+            text.append(digits[Int(value & 0xF)])
+            value >>= 4
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
 
     static func split(_ path: String) -> (String, String) {
         guard let slash = path.lastIndex(of: "/") else { return ("", path) }

@@ -105,7 +105,11 @@ public final class LoopDevice: @unchecked Sendable {
             return configureLegacy(device: device, backing: backing, configuration)
         }
         if r != 0 { return .failure(SystemCallError("ioctl(LOOP_CONFIGURE)", path)) }
-        directIO = (try? Self.sysfsValue(number, "dio")) == "1"
+        // Whether the kernel kept direct I/O on: its flags, from the open device (one ioctl
+        // rather than opening and reading sysfs on every stage; sysfs `dio` shows the same bit).
+        var status = loop_info64()
+        directIO = withUnsafeMutablePointer(to: &status) { ioctl(device.descriptor, appattach_LOOP_GET_STATUS64, UnsafeMutableRawPointer($0)) } == 0
+            && status.lo_flags & UInt32(LO_FLAGS_DIRECT_IO) != 0
         return .success(())
     }
 
@@ -183,10 +187,5 @@ public final class LoopDevice: @unchecked Sendable {
     static func backOff(_ attempt: Int) {
         let maxMicros = 10_000 + 240_000 * min(attempt, 64) / 64
         usleep(useconds_t(Int.random(in: 10_000...maxMicros)))
-    }
-
-    /// Reads `/sys/block/loopN/loop/NAME`, trimmed.
-    static func sysfsValue(_ number: Int32, _ name: String) throws -> String {
-        try SysfsFile.read("/sys/block/loop\(number)/loop/\(name)")
     }
 }

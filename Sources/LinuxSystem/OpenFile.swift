@@ -62,11 +62,11 @@ public final class OpenFile: @unchecked Sendable {
 
     /// Reads exactly `count` bytes at `offset`. Throws `EIO`-style error (`ENODATA`) at end of file.
     public func read(count: Int, at offset: UInt64) throws -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
-        try buffer.withUnsafeMutableBytes { (raw) in
-            try read(into: raw, at: offset)
+        // Not zero-filled first: `read(into:at:)` fills every byte or throws.
+        try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
+            initialized = count
         }
-        return buffer
     }
 
     /// Fills `buffer` completely from `offset`.

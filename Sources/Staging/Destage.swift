@@ -76,7 +76,7 @@ public struct Destage: Sendable {
     private func packageNames(ofImage id: String) -> [String] {
         let mountPoint = paths.imageMountPoint(id)
         let device = Mount.deviceID(of: mountPoint)
-        return PackageDiscovery.packages(in: mountPoint).map(\.0).filter {
+        return PackageDiscovery.packages(in: mountPoint).map { $0.0 }.filter {
             Mount.isMountPoint(paths.packageMountPoint($0)) && Mount.deviceID(of: paths.packageMountPoint($0)) == device
         }
     }

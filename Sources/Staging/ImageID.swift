@@ -1,4 +1,3 @@
-import Crypto
 import LinuxSystem
 
 /// The stable id of an image: derived from the filesystem's own first 4 KiB (its superblock,
@@ -9,14 +8,11 @@ public enum ImageID {
     public static func compute(file: OpenFile, mapping: ImageMapping) throws -> String {
         let headLength = Int(min(mapping.length, 4096))
         let head = try file.read(count: headLength, at: mapping.offset)
-        var hasher = SHA256()
-        hasher.update(data: head)
-        withUnsafeBytes(of: mapping.length.littleEndian) { hasher.update(bufferPointer: $0) }
-        hasher.update(data: Array(mapping.filesystem.rawValue.utf8))
-        return hasher.finalize().prefix(10).map { byte in
-            let hex = String(byte, radix: 16)
-            return hex.count == 1 ? "0" + hex : hex
-        }.joined()
+        var hasher = PlainSHA256()
+        hasher.update(head)
+        withUnsafeBytes(of: mapping.length.littleEndian) { hasher.update(Array($0)) }
+        hasher.update(Array(mapping.filesystem.rawValue.utf8))
+        return HexDigits.string(hasher.finalize().prefix(10))
     }
 
     /// Whether `text` has the shape of an image id.

@@ -24,13 +24,21 @@ enum PackageDiscovery {
     /// A PackageFullName is `Name_Version_Arch_ResourceId_PublisherId`: five fields, no slash,
     /// no leading dot. Anything else in an image is not exposed.
     static func isValidFullName(_ name: String) -> Bool {
-        !name.hasPrefix(".") && !name.contains("/") && name.split(separator: "_", omittingEmptySubsequences: false).count == 5
+        // Counted byte by byte: this runs on every destage, and splitting into an array of
+        // substrings makes the runtime instantiate types a short-lived command then pays for.
+        var underscores = 0
+        for byte in name.utf8 {
+            if byte == UInt8(ascii: "/") { return false }
+            if byte == UInt8(ascii: "_") { underscores += 1 }
+        }
+        return !name.hasPrefix(".") && underscores == 4
     }
 
     private static func isPackage(_ dir: String) -> Bool {
         var st = stat()
+        let name = dir.lastIndex(of: "/").map { dir[dir.index(after: $0)...] } ?? dir[...]
         return lstat(dir + "/AppxManifest.xml", &st) == 0 && st.st_mode & S_IFMT == S_IFREG
-            && isValidFullName(String(dir.split(separator: "/").last ?? ""))
+            && isValidFullName(String(name))
     }
 
     private static func subdirectories(of dir: String) -> [String] {

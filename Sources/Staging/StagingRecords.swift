@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Glibc
 import LinuxSystem
@@ -13,9 +12,7 @@ public struct StagingRecords: Sendable {
 
     /// Writes (or replaces) the record of `image`, and the link from its image path to its id.
     public func save(_ image: StagedImage) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try AtomicOutput.write(Array(try encoder.encode(image)), to: paths.record(image.id), mode: 0o600)
+        try AtomicOutput.write(StagingRecordJSON.encode(image), to: paths.record(image.id), mode: 0o600)
         try link(imagePath: image.imagePath, to: image.id)
     }
 
@@ -32,7 +29,7 @@ public struct StagingRecords: Sendable {
     private func link(imagePath: String, to id: String) throws {
         let entry = indexEntry(imagePath)
         try replaceLink(entry, target: id + ".json")
-        try replaceLink(paths.records + "/" + id + ".index", target: String(entry.split(separator: "/").last!))
+        try replaceLink(paths.records + "/" + id + ".index", target: String(entry[entry.index(after: entry.lastIndex(of: "/")!)...]))
     }
 
     private func replaceLink(_ path: String, target: String) throws {
@@ -56,11 +53,7 @@ public struct StagingRecords: Sendable {
     }
 
     private func indexEntry(_ imagePath: String) -> String {
-        let digest = SHA256.hash(data: Array(imagePath.utf8)).map { byte in
-            let hex = String(byte, radix: 16)
-            return hex.count == 1 ? "0" + hex : hex
-        }.joined()
-        return paths.records + "/path-" + digest
+        return paths.records + "/path-" + HexDigits.string(PlainSHA256.hash(Array(imagePath.utf8)))
     }
 
     /// Every readable record.

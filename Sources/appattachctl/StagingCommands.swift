@@ -31,11 +31,13 @@ struct StageCommand: ParsableCommand {
             return
         }
         let staged = outcome.image
+        var text: String
         switch outcome {
-        case .staged: print("staged \(staged.imagePath) as image \(staged.id) on \(staged.loopDevice ?? "a file-backed mount")")
-        case .alreadyStaged: print("already staged: \(staged.imagePath) is image \(staged.id)")
+        case .staged: text = "staged \(staged.imagePath) as image \(staged.id) on \(staged.loopDevice ?? "a file-backed mount")\n"
+        case .alreadyStaged: text = "already staged: \(staged.imagePath) is image \(staged.id)\n"
         }
-        for package in staged.packages { print("  \(package.fullName) at \(package.mountPoint)") }
+        for package in staged.packages { text += "  \(package.fullName) at \(package.mountPoint)\n" }
+        StandardStreams.write(text)
     }
 }
 
@@ -60,8 +62,10 @@ struct DestageCommand: ParsableCommand {
     /// Destages `target` and prints what went (shared with the direct dispatch in `AppAttachCtl`).
     static func destage(_ target: String) throws {
         let outcome = try Destage(paths: .current).run(target)
-        for package in outcome.packages { print("destaged package \(package)") }
-        if let id = outcome.imageID { print("destaged image \(id)") }
+        var text = ""
+        for package in outcome.packages { text += "destaged package \(package)\n" }
+        if let id = outcome.imageID { text += "destaged image \(id)\n" }
+        StandardStreams.write(text)
     }
 }
 

@@ -12,6 +12,16 @@ import Testing
         #expect(CRC32C.checksum((0..<32).map { UInt8($0) }) == 0x46DD_794E)
     }
 
+    @Test func crc32cWithZeroedField() {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for field in [0, 4, 1000, 4092] {
+            var zeroed = bytes
+            zeroed.replaceSubrange(field..<(field + 4), with: [0, 0, 0, 0])
+            #expect(CRC32C.checksum(bytes, zeroingFieldAt: field) == CRC32C.checksum(zeroed), "field at \(field)")
+        }
+    }
+
     @Test func crc32Vectors() {
         #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
         #expect(CRC32.checksum([]) == 0)
@@ -60,6 +70,13 @@ import Testing
         #expect(GUID("{0fc63daf-8483-4772-8e79-3d69d8477de4}") == linux)
         #expect(GUID("0FC63DAF-8483-4772-8E79-3D69D8477DE") == nil)
         #expect(GUID("0FC63DAF-8483-4772-8E79-3D69D8477DEX") == nil)
+        #expect(GUID("0FC63DAF-8483-4772-8E793-D69D8477DE4") == nil)
+        #expect(GUID("0FC63DAF+8483-4772-8E79-3D69D8477DE4") == nil)
+        #expect(GUID("{0FC63DAF-8483-4772-8E79-3D69D8477DE4") == nil)
+        #expect(GUID("0FC63DAF-8483-4772-8E79-3D69D8477DE4}") == nil)
+        #expect(GUID("0FC63DAF-8483-4772-8E79-3D69D8477DE4 ") == nil)
+        #expect(GUID("") == nil)
+        #expect(GUID("0FC63DAF84834772-8E79-3D69D8477DE4-") == nil)
         let r = GUID.random()
         #expect(GUID(r.description) == r)
         #expect(r.textOrderBytes[6] >> 4 == 4)

@@ -86,6 +86,20 @@ import TestSupport
         Self.expectRefused(path, "unknown required metadata item")
     }
 
+    @Test func repeatedMetadataItemIsRefused() throws {
+        guard let (dir, path) = try Self.makeImage(.vhdx) else { return }
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var table = try ImageFixtures.bytes(path, FileRange(offset: WrapPlan.vhdxMetadataOffset, size: 65536))
+        let count = Int(table.le16(10))
+        // A second copy of the first entry (an optional item, so only the repetition is wrong).
+        let copy = Array(table[32..<64])
+        table.put(copy, at: 32 + 32 * count)
+        table.putLE32(table.le32(32 + 32 * count + 24) & ~VHDXMetadata.isRequired, at: 32 + 32 * count + 24)
+        table.putLE16(UInt16(count + 1), at: 10)
+        try ImageFixtures.write(table, to: path, at: WrapPlan.vhdxMetadataOffset)
+        Self.expectRefused(path, "appears twice")
+    }
+
     @Test func payloadBlockInsideTheImagesOwnStructuresIsRefused() throws {
         guard let (dir, path) = try Self.makeImage(.vhdx) else { return }
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -30,6 +30,8 @@ struct LoopDeviceTests {
         #expect(try SysfsFile.read("/sys/block/loop\(number)/loop/offset") == "1048576")
         #expect(try SysfsFile.read("/sys/block/loop\(number)/loop/autoclear") == "1")
         #expect(try SysfsFile.read("/sys/block/loop\(number)/ro") == "1")
+        // The flag read back with LOOP_GET_STATUS64 is the kernel's own view, as sysfs shows it.
+        #expect(device.directIO == (try SysfsFile.read("/sys/block/loop\(number)/loop/dio") == "1"))
 
         try FileManager.default.createDirectory(atPath: dir + "/mnt", withIntermediateDirectories: false)
         try Mount.mountReadOnly(source: device.path, target: dir + "/mnt", type: "erofs")
