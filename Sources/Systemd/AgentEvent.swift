@@ -41,6 +41,9 @@ public enum AgentEvent: String, CaseIterable, Sendable {
     case signInSeen
     /// The user's last counted session closed or the user left logind: the user signed out.
     case signOutSeen
+    /// An app was started without its own namespace: its XDG directories point into its layer
+    /// instead (`appattach-launch`, once per user and boot).
+    case containerFallback
 
     /// The 128-bit id as journald prints it: 32 lower-case hex digits.
     public var messageID: String {
@@ -62,6 +65,7 @@ public enum AgentEvent: String, CaseIterable, Sendable {
         case .agentStopping: return "9e83f6ea9da54cc3b91c9153847c95d9"
         case .signInSeen: return "cd0b98592d164be69f140eddc668d851"
         case .signOutSeen: return "3b4c3bce6f8e43baaf11e693cad0f172"
+        case .containerFallback: return "5c1c0389f09545e782752db30c572f48"
         }
     }
 
