@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "appattachctl", targets: ["appattachctl"]),
         .executable(name: "appattachd", targets: ["appattachd"]),
         .executable(name: "appattach-bench", targets: ["appattach-bench"]),
+        .executable(name: "appattach-launch", targets: ["appattach-launch"]),
         .executable(name: "logind-probe", targets: ["logind-probe"]),
     ],
     dependencies: [
@@ -81,6 +82,10 @@ let package = Package(
         // the app scopes; restore and push.
         .target(name: "AppData", dependencies: ["LinuxSystem"]),
 
+        // The MSIX container: an app's user and mount namespace with its layer over the user's
+        // XDG directories, or the XDG fallback (no libsystemd: appattachctl links it statically).
+        .target(name: "Container", dependencies: ["AppData", "LinuxSystem"]),
+
         // The control socket's messages and client, shared by the agent and the command line.
         .target(name: "ControlProtocol", dependencies: ["LinuxSystem"]),
 
@@ -97,10 +102,13 @@ let package = Package(
         ]),
         .executableTarget(name: "appattachctl", dependencies: [
             "MSIX", "DiskImage", "Expand", "Staging", "LinuxSystem", "HostPool", "ShareCatalog", "ControlProtocol",
+            "Container",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Starts an app in its scope and container; dynamically linked (libsystemd).
+        .executableTarget(name: "appattach-launch", dependencies: ["Container", "AppData", "LinuxSystem", "Systemd"]),
         .executableTarget(name: "appattach-bench", dependencies: [
-            "MSIX", "DiskImage", "Expand", "Staging", "AppData", "LinuxSystem",
+            "MSIX", "DiskImage", "Expand", "Staging", "AppData", "LinuxSystem", "Container",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -118,6 +126,7 @@ let package = Package(
         .testTarget(name: "StagingTests", dependencies: ["Staging", "Expand", "DiskImage", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "MSIX", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "AppDataTests", dependencies: ["AppData", "LinuxSystem", "TestSupport"]),
+        .testTarget(name: "ContainerTests", dependencies: ["Container", "AppData", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "SystemdTests", dependencies: [
             "Systemd", "CSystemd",

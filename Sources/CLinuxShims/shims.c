@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/xattr.h>
+#include <sched.h>
 
 const unsigned long appattach_LOOP_CTL_GET_FREE = LOOP_CTL_GET_FREE;
 const unsigned long appattach_LOOP_CTL_REMOVE = LOOP_CTL_REMOVE;
@@ -152,3 +153,8 @@ uint32_t appattach_crc32c_update(uint32_t crc, const void *bytes, size_t length)
     while (length--) crc = crc32c_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
     return crc;
 }
+
+const int appattach_CLONE_NEWUSER = CLONE_NEWUSER;
+const int appattach_CLONE_NEWNS = CLONE_NEWNS;
+
+int appattach_unshare(int flags) { return unshare(flags); }

@@ -44,6 +44,9 @@ public enum AgentEvent: String, CaseIterable, Sendable {
     /// A client (the PAM session hook, `appattachctl register`) asked for a user's registration
     /// and was answered; the entry says when the request arrived and when it was answered.
     case registrationRequested
+    /// An app was started without its own namespace: its XDG directories point into its layer
+    /// instead (`appattach-launch`, once per user and boot).
+    case containerFallback
 
     /// The 128-bit id as journald prints it: 32 lower-case hex digits.
     public var messageID: String {
@@ -66,6 +69,7 @@ public enum AgentEvent: String, CaseIterable, Sendable {
         case .signInSeen: return "cd0b98592d164be69f140eddc668d851"
         case .signOutSeen: return "3b4c3bce6f8e43baaf11e693cad0f172"
         case .registrationRequested: return "1519df61390e46c28c9e204478cce644"
+        case .containerFallback: return "5c1c0389f09545e782752db30c572f48"
         }
     }
 

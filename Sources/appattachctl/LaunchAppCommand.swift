@@ -1,4 +1,5 @@
 import ArgumentParser
+import Container
 import ControlProtocol
 import Foundation
 import Glibc
@@ -10,8 +11,11 @@ struct LaunchAppCommand: ParsableCommand {
         abstract: "Start an app of a package registered for you, completing a delayed registration first.",
         discussion: """
             Asks the agent to complete your registration of the package (on the first launch of a \
-            delayed registration that adds aliases, URL handlers and startup tasks), then replaces \
-            itself with the app from /run/appattach/packages/<PackageFullName>/.
+            delayed registration that adds aliases, URL handlers and startup tasks), then \
+            starts the app from /run/appattach/packages/<PackageFullName>/ through appattach-launch \
+            (beside appattachctl, or $APPATTACH_LAUNCHER): in its own systemd user scope, in a user \
+            and mount namespace where ~/.config, ~/.local/share, ~/.local/state and ~/.cache are \
+            overlays whose writes land in the package's layer.
             """)
 
     @Argument(help: ArgumentHelp("The app: PackageFamilyName!AppId.", valueName: "aumid"))
@@ -30,15 +34,19 @@ struct LaunchAppCommand: ParsableCommand {
         guard let relative = executable ?? reply.executable else {
             throw LaunchError("\(appUserModelId): the app names no executable")
         }
-        let parts = relative.split(separator: "/")
-        guard !relative.hasPrefix("/"), !parts.isEmpty, !parts.contains("..") else {
-            throw LaunchError("\(relative): must be a path inside the package")
+        let request: LaunchRequest, launcher: String
+        do {
+            request = try LaunchRequest(appUserModelId: appUserModelId, packagePath: reply.packagePath,
+                                        executable: relative, arguments: arguments)
+            // The launcher makes the scope and the container; it links libsystemd, which this
+            // static program cannot.
+            launcher = try LauncherLocation.find()
+        } catch {
+            throw LaunchError(error.description)
         }
-        let program = reply.packagePath + "/" + relative
-        let argv = [program] + arguments
-        let cArguments = argv.map { strdup($0) } + [nil]
-        execv(program, cArguments)
-        throw LaunchError("\(program): \(String(cString: strerror(errno)))")
+        let argv = ([launcher] + request.commandLine).map { strdup($0) } + [nil]
+        execv(launcher, argv)
+        throw LaunchError("\(launcher): \(String(cString: strerror(errno)))")
     }
 }
 

@@ -83,4 +83,10 @@ int appattach_fsetxattr(int fd, const char *name, const void *value, size_t size
 /// complement the result).
 uint32_t appattach_crc32c_update(uint32_t crc, const void *bytes, size_t length);
 
+/// unshare(2) with the namespace flags glibc hides without _GNU_SOURCE. Returns 0, or -1 with
+/// errno set (EINVAL for CLONE_NEWUSER in a process with more than one thread).
+int appattach_unshare(int flags);
+extern const int appattach_CLONE_NEWUSER;
+extern const int appattach_CLONE_NEWNS;
+
 #endif

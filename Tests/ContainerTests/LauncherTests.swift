@@ -1,0 +1,148 @@
+import AppData
+import Foundation
+import Glibc
+import LinuxSystem
+import Testing
+import TestSupport
+
+/// The built `appattach-launch`, run as a real throwaway user (made with `useradd`, removed
+/// after) on this host: the overlays, the isolation between packages, the XDG fallback and the
+/// refusal of a missing layer. Needs root (useradd, and the layers made as an agent makes them).
+@Suite("appattach-launch as a user", .serialized)
+struct LauncherTests {
+    static let launcher: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("appattach-launch").path
+    }()
+    static let family = "notes-app_1a2b3c4d5e6f7"
+    static let otherFamily = "other-app_7f6e5d4c3b2a1"
+
+    /// A user, a home with settings of their own, a package with a shell app, and two layers.
+    final class Fixture {
+        let root = TestEnvironment.makeTemporaryDirectory("appattach-launch")
+        let name = "aal" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        var uid: uid_t = 0
+        var home: String { root + "/home" }
+        var package: String { root + "/package" }
+        var users: String { root + "/users" }
+        var layer: String { "\(users)/\(uid)/\(LauncherTests.family)" }
+
+        init() throws {
+            chmod(root, 0o755)
+            let made = try TestEnvironment.run(["useradd", "--no-create-home", "--home-dir", home, "--shell", "/bin/sh",
+                                                "--user-group", name])
+            guard made.status == 0, let id = Accounts.userID(named: name) else { throw TestFailure("useradd: \(made.output)") }
+            uid = id
+            try FileManager.default.createDirectory(atPath: package, withIntermediateDirectories: true)
+            // The app writes settings, appends to a log, changes a file the user has, and shows
+            // what it can see of other packages' data.
+            try """
+                #!/bin/sh
+                echo "cwd=$(pwd) args=$#:$1|$2"
+                mkdir -p "${XDG_CONFIG_HOME:-$HOME/.config}/notes" "${XDG_DATA_HOME:-$HOME/.local/share}/notes"
+                echo "theme=dark" > "${XDG_CONFIG_HOME:-$HOME/.config}/notes/settings"
+                echo "started" >> "${XDG_DATA_HOME:-$HOME/.local/share}/notes/log"
+                echo "read=$(cat "$HOME/.config/user-file" 2>/dev/null)"
+                echo "changed by the app" > "$HOME/.config/user-file"
+                echo "others=$(ls -A "$LAYERS" "$HOME/.local/share/appattach" 2>&1 | tr '\\n' ' ')"
+                """.write(toFile: package + "/notes", atomically: true, encoding: .utf8)
+            chmod(package + "/notes", 0o755)
+            // The home as the user has it, with a file of theirs and another package's saved data.
+            try user("mkdir -p ~/.config ~/.local/share/appattach/\(LauncherTests.otherFamily) && echo mine > ~/.config/user-file"
+                     + " && echo secret > ~/.local/share/appattach/\(LauncherTests.otherFamily)/saved")
+            // The layers as the agent makes them: users/<uid> and users/<uid>/<family>, the user's, 0700.
+            for dir in [users, "\(users)/\(uid)", layer, "\(users)/\(uid)/\(LauncherTests.otherFamily)"] {
+                mkdir(dir, 0o700)
+                if dir != users { chown(dir, uid, uid) } else { chmod(dir, 0o755) }
+            }
+            try user("echo other > \(users)/\(uid)/\(LauncherTests.otherFamily)/secret")
+        }
+
+        /// Runs a shell command as the user, in the home.
+        @discardableResult
+        func user(_ command: String, environment: [String] = []) throws -> (status: Int32, output: String) {
+            mkdir(home, 0o700)
+            chown(home, uid, uid)
+            let result = try TestEnvironment.run(["setpriv", "--reuid=\(uid)", "--regid=\(uid)", "--init-groups",
+                                                  "env", "-i", "HOME=\(home)", "PATH=/usr/bin:/bin", "LAYERS=\(users)/\(uid)"]
+                                                 + environment + ["sh", "-c", "cd && " + command])
+            return result
+        }
+
+        /// Runs the launcher as the user for the notes app.
+        func launch(_ arguments: [String], environment: [String] = [], family: String = LauncherTests.family) throws -> (status: Int32, output: String) {
+            let words = [LauncherTests.launcher, "--users-directory", users, "\(family)!Notes", package, "notes", "--"] + arguments
+            return try user(words.map { "'" + $0 + "'" }.joined(separator: " "), environment: environment)
+        }
+
+        func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+
+        deinit {
+            _ = try? TestEnvironment.run(["userdel", name])
+            _ = try? TestEnvironment.run(["groupdel", name])
+            try? FileManager.default.removeItem(atPath: root)
+        }
+    }
+
+    static var namespacesAllowed: Bool {
+        let value = (try? String(contentsOfFile: "/proc/sys/user/max_user_namespaces", encoding: .utf8)) ?? "0"
+        return (Int(value.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0
+    }
+
+    @Test func overlaysCaptureWritesAndHideOtherPackages() throws {
+        guard TestEnvironment.isRoot else { print("skipped: needs root (useradd, layers as the agent makes them)"); return }
+        guard Self.namespacesAllowed else { print("skipped: user.max_user_namespaces is 0 on this host"); return }
+        let f = try Fixture()
+        let first = try f.launch(["a b", "--x"])
+        #expect(first.status == 0, "\(first.output)")
+        #expect(first.output.contains("cwd=\(f.package) args=2:a b|--x"), "\(first.output)")
+        #expect(first.output.contains("read=mine"), "\(first.output)")
+        // No scope without a user manager: said, not fatal.
+        if !FileManager.default.fileExists(atPath: "/run/user/\(f.uid)/systemd/private") {
+            print("scope not checked here: no systemd user manager for a throwaway user on this host (scripts/test-agent checks it)")
+        }
+        // Another package's layer and saved data are hidden.
+        #expect(!first.output.contains("secret") && !first.output.contains(Self.otherFamily), "\(first.output)")
+        _ = try f.launch([])
+        // The writes are in the layer; the user's own files are as they were.
+        #expect(f.read("\(f.layer)/config/upper/notes/settings") == "theme=dark\n")
+        #expect(f.read("\(f.layer)/data/upper/notes/log") == "started\nstarted\n")
+        #expect(f.read("\(f.layer)/config/upper/user-file") == "changed by the app\n")
+        #expect(f.read("\(f.home)/.config/user-file") == "mine\n")
+        #expect(!FileManager.default.fileExists(atPath: "\(f.home)/.config/notes"))
+        #expect(!FileManager.default.fileExists(atPath: "\(f.home)/.local/share/notes"))
+        // The second launch read the first one's write through the overlay.
+        let third = try f.launch([])
+        #expect(third.output.contains("read=changed by the app"), "\(third.output)")
+        // Nothing is left mounted on the host.
+        let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        #expect(!mounts.contains(f.root))
+    }
+
+    @Test func environmentFallbackWhenAsked() throws {
+        guard TestEnvironment.isRoot else { print("skipped: needs root (useradd, layers as the agent makes them)"); return }
+        let f = try Fixture()
+        let run = try f.launch(["x"], environment: ["APPATTACH_CONTAINER=xdg"])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(f.read("\(f.layer)/config/upper/notes/settings") == "theme=dark\n")
+        #expect(f.read("\(f.layer)/data/upper/notes/log") == "started\n")
+        #expect(!FileManager.default.fileExists(atPath: "\(f.home)/.config/notes"))
+        // Without its namespace the app sees the real home (the fallback's known limit).
+        #expect(run.output.contains("read=mine"), "\(run.output)")
+        // Said once: on standard error here when there is no journal.
+        if access("/run/systemd/journal/socket", W_OK) != 0 {
+            #expect(run.output.contains("apps run without their own namespace"), "\(run.output)")
+        }
+    }
+
+    @Test func missingLayerIsOneLineError() throws {
+        guard TestEnvironment.isRoot else { print("skipped: needs root (useradd)"); return }
+        let f = try Fixture()
+        let run = try f.launch([], family: "absent_0000000000000")
+        #expect(run.status == 1)
+        let lines = run.output.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].hasPrefix("appattach-launch: \(f.users)/\(f.uid)/absent_0000000000000: no app data layer"),
+                "\(run.output)")
+        #expect(!FileManager.default.fileExists(atPath: "\(f.users)/\(f.uid)/absent_0000000000000"))
+    }
+}
