@@ -71,7 +71,7 @@ extension AgentCore {
     static func noteSkipped(_ report: TreeCopy.Report, _ family: String, _ account: UserAccount, _ journal: AgentJournal) {
         guard !report.skipped.isEmpty else { return }
         let shown = report.skipped.prefix(20).joined(separator: ", ") + (report.skipped.count > 20 ? ", …" : "")
-        journal.logger.warning("app data of \(family) for \(account.name): left out \(report.skipped.count) entries that are not files, directories, links or whiteouts: \(shown)",
+        journal.logger.warning("app data of \(family) for \(account.name): left out \(report.skipped.count) entries (not files, directories, links or whiteouts, or named like a whiteout marker): \(shown)",
                                metadata: ["appattach.user": "\(account.name)", "appattach.uid": "\(account.uid)", "appattach.package": "\(family)"])
     }
 }

@@ -121,7 +121,7 @@ public struct AppDataStore: Sendable {
         for area in AppDataArea.allCases {
             let dir = try layer.makeDirectory(area.rawValue)
             if area.isPushed, let profile, try directory(area.rawValue, in: profile, &restored) != nil {
-                restored.add(try TreeCopy().copyDirectory(area.rawValue, from: profile, to: dir, as: "upper"))
+                restored.add(try TreeCopy.profileToLayer.copyDirectory(area.rawValue, from: profile, to: dir, as: "upper"))
             } else {
                 _ = try dir.makeDirectory("upper")
             }
@@ -148,7 +148,7 @@ public struct AppDataStore: Sendable {
             // Anything but a directory where an area or its upper belongs (a link the user put
             // there) is not followed: that area is pushed empty and the entry is reported.
             if let dir = try directory(area.rawValue, in: layer, &report), let _ = try directory("upper", in: dir, &report) {
-                report.add(try TreeCopy().copyDirectory("upper", from: dir, to: copy, as: area.rawValue))
+                report.add(try TreeCopy.layerToProfile.copyDirectory("upper", from: dir, to: copy, as: area.rawValue))
             } else {
                 _ = try copy.makeDirectory(area.rawValue)
             }

@@ -42,14 +42,22 @@ final class AppDataStoreTests {
     }
 
     /// The overlay details of a config tree at `dir`, read with the attr tools and lstat.
-    func expectAppWrites(at dir: String, _ user: ThrowawayUser) throws {
+    /// `inProfile`: whiteouts are `.wh.<name>` markers there, devices 0/0 in a layer.
+    func expectAppWrites(at dir: String, _ user: ThrowawayUser, inProfile: Bool) throws {
         #expect(try String(contentsOfFile: dir + "/app/settings.ini", encoding: .utf8) == "theme=dark\n")
         let settings = lstatus(dir + "/app/settings.ini")
         #expect(settings.map { $0.st_mode } == S_IFREG | 0o640)
         #expect(settings?.st_uid == user.account.uid)
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dir + "/app/current") == "settings.ini")
-        let whiteout = lstatus(dir + "/app/deleted.conf")
-        #expect(whiteout.map { $0.st_mode & S_IFMT == S_IFCHR && $0.st_rdev == 0 } == true, "whiteout kept as 0/0")
+        if inProfile {
+            let marker = lstatus(dir + "/app/.wh.deleted.conf")
+            #expect(marker.map { $0.st_mode & S_IFMT == S_IFREG && $0.st_size == 0 } == true, "whiteout kept as an empty .wh. marker")
+            #expect(lstatus(dir + "/app/deleted.conf") == nil)
+        } else {
+            let whiteout = lstatus(dir + "/app/deleted.conf")
+            #expect(whiteout.map { $0.st_mode & S_IFMT == S_IFCHR && $0.st_rdev == 0 } == true, "whiteout kept as 0/0")
+            #expect(lstatus(dir + "/app/.wh.deleted.conf") == nil)
+        }
         let opaque = try TestEnvironment.run(["getfattr", "--absolute-names", "--only-values", "-n", "user.overlay.opaque", dir + "/opaque"])
         #expect(opaque.output == "y")
         let note = try TestEnvironment.run(["getfattr", "--absolute-names", "--only-values", "-n", "user.note", dir + "/app/settings.ini"])
@@ -78,10 +86,13 @@ final class AppDataStoreTests {
         try plantAppWrites(alice)
         let blob = try Data(contentsOf: URL(fileURLWithPath: layer(alice) + "/config/upper/app/sub/blob"))
 
+        // An app's own file named like a marker would come back as a whiteout: not pushed, reported.
+        try alice.shell("touch '\(layer(alice))/config/upper/app/.wh.own'")
         let push = try #require(try store.push(for: alice.account, packageFamilyName: pfn))
         #expect(push.copied.files == 3 && push.copied.bytes == 300_000 + 11 + 2 && !push.replacedPrevious)
+        #expect(push.copied.skipped.count == 1 && push.copied.skipped.first?.hasPrefix("app/.wh.own (") == true, "\(push.copied.skipped)")
         #expect(lstatus(layer(alice)) == nil, "the layer is gone after the push")
-        try expectAppWrites(at: profile(alice) + "/config", alice)
+        try expectAppWrites(at: profile(alice) + "/config", alice, inProfile: true)
         #expect(try Data(contentsOf: URL(fileURLWithPath: profile(alice) + "/config/app/sub/blob")) == blob)
         #expect(try String(contentsOfFile: profile(alice) + "/state/history", encoding: .utf8) == "s\n")
         #expect(lstatus(profile(alice) + "/cache") == nil && lstatus(profile(alice) + "/data") != nil)
@@ -91,7 +102,7 @@ final class AppDataStoreTests {
             Issue.record("no restore"); return
         }
         #expect(restored.files == 3 && restored.bytes == push.copied.bytes && restored.skipped.isEmpty)
-        try expectAppWrites(at: layer(alice) + "/config/upper", alice)
+        try expectAppWrites(at: layer(alice) + "/config/upper", alice, inProfile: false)
         #expect(lstatus(layer(alice) + "/cache/upper/thumb") == nil)
         #expect(lstatus(layer(alice) + "/config/work") != nil)
         // A second call (every launch makes one) keeps the layer as it is.
