@@ -33,7 +33,7 @@ let package = Package(
 
         // systemd: sd-notify, the journal (swift-log handler, event catalog), logind over sd-bus.
         .target(name: "Systemd", dependencies: [
-            "CSystemd", "CLinuxShims",
+            "CSystemd", "CLinuxShims", "LinuxSystem",
             .product(name: "Logging", package: "swift-log"),
         ]),
 

@@ -163,17 +163,20 @@ final class LogindConnection: @unchecked Sendable {
 
     // MARK: sessions
 
-    /// Reads a new session's properties and reports it, once.
+    /// Reads a new session's properties and reports it, once: from its session file (sd-login),
+    /// or, when that cannot be read, from logind over D-Bus (`GetAll`).
     private func addSession(path: String, origin: String, signalledAt: UInt64? = nil) {
         guard known[path] == nil else { return }
         do {
-            var session = try LogindBus.session(bus, path: path)
+            let fromFile = LogindSessionFiles.session(path: path)
+            var session = try fromFile ?? LogindBus.session(bus, path: path)
             session.signalledAt = signalledAt
             session.readAt = JournalClock.nowMicroseconds()
             known[path] = session
             logger.debug("logind session seen", metadata: [
                 "logind.session": "\(session.id)", "logind.class": "\(session.sessionClass)",
                 "logind.state": "\(session.state)", "appattach.uid": "\(session.uid)", "logind.origin": "\(origin)",
+                "logind.read": "\(fromFile == nil ? "GetAll" : "session file")",
             ])
             if collectingInitialSessions {
                 initialSessions.append(session)
