@@ -8,7 +8,17 @@ public struct AppScopes: Sendable {
     /// Where cgroup2 is mounted.
     public let cgroupRoot: String
 
-    public init(cgroupRoot: String = "/sys/fs/cgroup") {
+    /// Where the unified (cgroup2) hierarchy is, as systemd mounts it: `/sys/fs/cgroup` on a
+    /// unified host, `/sys/fs/cgroup/unified` on a hybrid one (cgroup v1 controllers beside it).
+    public static func unifiedHierarchy() -> String {
+        for root in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] where access(root + "/cgroup.controllers", F_OK) == 0 {
+            return root
+        }
+        return "/sys/fs/cgroup"
+    }
+
+    /// Scopes under `cgroupRoot` (default: where this host has its unified hierarchy).
+    public init(cgroupRoot: String = AppScopes.unifiedHierarchy()) {
         self.cgroupRoot = cgroupRoot
     }
 
