@@ -106,6 +106,7 @@ public struct Agent: Sendable {
 
         // Requests read before the stop but not reached are told so rather than cut off.
         core.stopping = true
+        core.abandonPendingDeregistrations()
         input.finish()
         for await command in commands {
             if case .request(let connection) = command { await core.handle(connection) }

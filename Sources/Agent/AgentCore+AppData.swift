@@ -19,31 +19,66 @@ extension AgentCore {
         Self.noteSkipped(restored, family, account, journal)
     }
 
-    /// Waits until no app of `families` runs for `account` (their scopes in the cgroup tree
-    /// are empty). After `[deregistration] stop_apps_after_seconds` it stops them with
-    /// `cgroup.kill`, and after `appStopTimeout` more it goes on regardless.
-    func waitForApps(of account: UserAccount, families: [String]) async {
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(settings.config.appStopGraceSeconds)
-        var stopped = false
-        while true {
-            let running = families.flatMap { appScopes.running(uid: account.uid, packageFamilyName: $0) }
-            if running.isEmpty { return }
-            if clock.now >= deadline + (stopped ? Self.appStopTimeout : .zero) {
-                if stopped {
-                    logger.warning("apps of \(account.name) still running after they were stopped; saving their data anyway: \(running.joined(separator: " "))",
-                                   metadata: ["appattach.user": "\(account.name)", "appattach.uid": "\(account.uid)"])
-                    return
-                }
-                for scope in running {
-                    do { try appScopes.kill(scope) } catch { logger.error("\(error)") }
-                }
-                logger.notice("stopped \(running.count) app instance(s) of \(account.name) still running \(settings.config.appStopGraceSeconds) s after sign-out",
-                              metadata: ["appattach.user": "\(account.name)", "appattach.uid": "\(account.uid)",
-                                         "appattach.scopes": "\(running.joined(separator: " "))"])
-                stopped = true
+    /// `prepareAppData` for all of a regular registration's packages in one visit of the user's
+    /// worker. A failure is journaled per package and is not fatal: the apps still start, and
+    /// each launch tries again.
+    func prepareAppData(_ account: UserAccount, families: [String], session: String?) async {
+        for (family, result, duration) in await appData.prepareLayers(for: account, packageFamilyNames: families) {
+            switch result {
+            case .success(.made(let restored?)):
+                journal.event(.dataRestored, "restored the app data of \(family) for \(account.name): \(restored.files) files, \(restored.bytes) bytes",
+                              record: nil, Self.dataFields(account, family, restored, duration))
+                Self.noteSkipped(restored, family, account, journal)
+            case .success:
+                break
+            case .failure(let error):
+                journal.event(.registrationFailed, "\(error)", level: .error,
+                              .init(user: account.name, uid: account.uid, package: family, session: session))
             }
-            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Where waiting for a signed-out user's apps stands: since when, and whether they were
+    /// told to stop.
+    struct AppWait: Sendable {
+        var since = ContinuousClock.now
+        var stopped = false
+    }
+
+    /// How often a sign-out looks again at apps that still run.
+    static let appWaitPollInterval: Duration = .milliseconds(250)
+
+    /// One look at `account`'s apps of `families`: nil when none runs (or they outlived their
+    /// stop, which is logged) and the data can be pushed; else when to look again. After
+    /// `[deregistration] stop_apps_after_seconds` it stops them with `cgroup.kill`, and after
+    /// `appStopTimeout` more it gives up waiting. Never sleeps: the loop stays free for others.
+    func appWaitStep(_ account: UserAccount, families: [String], _ wait: inout AppWait) -> Duration? {
+        let running = families.flatMap { appScopes.running(uid: account.uid, packageFamilyName: $0) }
+        if running.isEmpty { return nil }
+        let deadline = wait.since + .seconds(settings.config.appStopGraceSeconds) + (wait.stopped ? Self.appStopTimeout : .zero)
+        guard ContinuousClock.now >= deadline else { return Self.appWaitPollInterval }
+        if wait.stopped {
+            logger.warning("apps of \(account.name) still running after they were stopped; saving their data anyway: \(running.joined(separator: " "))",
+                           metadata: ["appattach.user": "\(account.name)", "appattach.uid": "\(account.uid)"])
+            return nil
+        }
+        for scope in running {
+            do { try appScopes.kill(scope) } catch { logger.error("\(error)") }
+        }
+        logger.notice("stopped \(running.count) app instance(s) of \(account.name) still running \(settings.config.appStopGraceSeconds) s after sign-out",
+                      metadata: ["appattach.user": "\(account.name)", "appattach.uid": "\(account.uid)",
+                                 "appattach.scopes": "\(running.joined(separator: " "))"])
+        wait.stopped = true
+        return Self.appWaitPollInterval
+    }
+
+    /// Waits in place until `appWaitStep` lets the push go ahead: for deregistrations someone
+    /// asked for and waits on (a request, a package no longer assigned, leftovers at start).
+    /// Sign-outs wait through the loop's timers instead (`deregistrationDue`).
+    func waitForApps(of account: UserAccount, families: [String]) async {
+        var wait = AppWait()
+        while let delay = appWaitStep(account, families: families, &wait) {
+            try? await Task.sleep(for: delay)
         }
     }
 

@@ -11,11 +11,13 @@ extension AgentCore {
             status.publish(statusLine)
             return timers
         case .request(let connection):
-            await handle(connection)
+            let later = await handle(connection)
             status.publish(statusLine)
+            return later
         case .deregistrationDue(let timer):
-            await deregistrationDue(timer)
+            let again = await deregistrationDue(timer)
             status.publish(statusLine)
+            return again
         case .checkHostPool:
             if refreshHostPool() { status.publish(statusLine) }
         case .retryDestage:

@@ -67,12 +67,8 @@ extension AgentCore {
         let duration = ContinuousClock.now - started
         // A regular registration brings the user's saved app data back (a delayed one at the
         // first launch); the apps still start without it, so a failure is journaled, not fatal.
-        for plan in plans where modes[plan.packageFullName] == .regular {
-            do { try prepareAppData(account, family: plan.packageFamilyName) } catch {
-                journal.event(.registrationFailed, "\(error)", level: .error,
-                              .init(user: account.name, uid: account.uid, package: plan.packageFullName, session: session))
-            }
-        }
+        await prepareAppData(account, families: plans.filter { modes[$0.packageFullName] == .regular }.map(\.packageFamilyName),
+                             session: session)
         let now = Date()
         let stages: Logger.Metadata = ["appattach.started_at_usec": "\(startedAt)",
                                        "appattach.done_at_usec": "\(JournalClock.nowMicroseconds())"]
@@ -107,20 +103,19 @@ extension AgentCore {
     /// removes the files as the user, forgets the registrations, journals each. Images
     /// nobody uses any more are then destaged.
     @discardableResult
-    func deregister(_ account: UserAccount, packages: [String]? = nil, reason: String) async throws -> [String] {
+    /// `appsEnded`: the caller has already waited for the packages' apps (a sign-out does, on
+    /// the loop's timers); otherwise this waits for them in place.
+    func deregister(_ account: UserAccount, packages: [String]? = nil, reason: String, appsEnded: Bool = false) async throws -> [String] {
         let started = ContinuousClock.now
-        let records = (try? database.registrations(ofUID: account.uid)) ?? []
-        let names = packages ?? records.map(\.packageFullName)
+        let names = packages ?? registeredPackages(of: account.uid)
         registered[account.uid] = nil
         guard !names.isEmpty else { return [] }
-        let families = names.map { name in
-            stager.packages[name]?.familyName ?? ((try? database.package(name))??.familyName) ?? Self.familyName(ofFullName: name)
-        }
+        let families = familyNames(of: names)
         // The apps must have ended before their data is pushed.
-        await waitForApps(of: account, families: Array(Set(families)).sorted())
+        if !appsEnded { await waitForApps(of: account, families: families) }
         do {
             try await Deregister(files: userFiles, saveAppData: appDataSaver())
-                .run(.packages(Array(Set(families)).sorted()), for: account)
+                .run(.packages(families), for: account)
         } catch {
             journal.event(.registrationFailed, "cannot deregister packages for \(account.name): \(error)", level: .error,
                           .init(user: account.name, uid: account.uid, package: names.joined(separator: " ")))
@@ -139,6 +134,18 @@ extension AgentCore {
         }
         for (message, fields) in events { journal.event(.packageDeregistered, message, fields) }
         return names
+    }
+
+    /// The PackageFullNames registered for `uid`, from the database.
+    func registeredPackages(of uid: UInt32) -> [String] {
+        ((try? database.registrations(ofUID: uid)) ?? []).map(\.packageFullName)
+    }
+
+    /// The distinct PackageFamilyNames of `names` (PackageFullNames), sorted.
+    func familyNames(of names: [String]) -> [String] {
+        Array(Set(names.map { name in
+            stager.packages[name]?.familyName ?? ((try? database.package(name))??.familyName) ?? Self.familyName(ofFullName: name)
+        })).sorted()
     }
 
     /// Completes `account`'s delayed registration of the package of `aumid` (`PFN!AppId`):

@@ -8,17 +8,24 @@ import Systemd
 extension AgentCore {
     /// Answers one control request. Requests are handled one at a time by the loop, so a
     /// `Register` waits behind the sign-ins before it, which is what a caller asking to
-    /// "wait until registered" wants.
-    func handle(_ connection: ControlConnection) async {
+    /// "wait until registered" wants. A `Deregister` while the user's apps still run is answered
+    /// later: it returns the timer that looks at them again, and the loop goes on meanwhile.
+    @discardableResult
+    func handle(_ connection: ControlConnection) async -> [DeregistrationTimer] {
         let decoder = ControlCoding.decoder()
         let data = Data(connection.line.utf8)
         guard let head = try? decoder.decode(ControlRequestHead.self, from: data) else {
-            return connection.fail(.invalidParameter, "a request is one JSON object with a \"method\"")
+            connection.fail(.invalidParameter, "a request is one JSON object with a \"method\"")
+            return []
         }
         guard let method = ControlMethod(rawValue: head.method) else {
-            return connection.fail(.methodNotFound, "no method \(head.method)")
+            connection.fail(.methodNotFound, "no method \(head.method)")
+            return []
         }
-        if stopping { return connection.fail(.shuttingDown, "the appattach agent is stopping") }
+        if stopping {
+            connection.fail(.shuttingDown, "the appattach agent is stopping")
+            return []
+        }
         do {
             switch method {
             case .register:
@@ -26,7 +33,7 @@ extension AgentCore {
                 try await register(parameters, connection)
             case .deregister:
                 let parameters = try decoder.decode(ControlRequest<DeregisterParameters>.self, from: data).parameters
-                try await deregister(parameters, connection)
+                return try await deregister(parameters, connection)
             case .completeRegistration:
                 let parameters = try decoder.decode(ControlRequest<CompleteRegistrationParameters>.self, from: data).parameters
                 try await complete(parameters, connection)
@@ -43,6 +50,7 @@ extension AgentCore {
         } catch {
             connection.fail(.failed, "\(error)")
         }
+        return []
     }
 
     /// The account a Register/Deregister is about, if the caller may ask: root for anyone,
@@ -96,18 +104,42 @@ extension AgentCore {
                       ]))
     }
 
-    private func deregister(_ parameters: DeregisterParameters, _ connection: ControlConnection) async throws {
+    private func deregister(_ parameters: DeregisterParameters, _ connection: ControlConnection) async throws -> [DeregistrationTimer] {
         let account = try target(parameters.user, connection.peer)
-        let wait = parameters.wait ?? false
-        if !wait { connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: [], done: false)) }
-        do {
-            let packages = try await deregister(account, reason: connection.peer.uid == 0 ? "asked by root" : "asked by the user")
-            stager.destageUnused()
-            if wait { connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: packages, done: true)) }
-        } catch {
-            if wait { throw error }
-            logger.error("cannot deregister the packages of \(account.name): \(error)")
+        let request = PendingDeregistration(connection: connection, wait: parameters.wait ?? false,
+                                            reason: connection.peer.uid == 0 ? "asked by root" : "asked by the user")
+        if !request.wait { connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: [], done: false)) }
+        var wait = appWaits[account.uid] ?? AppWait()
+        if let delay = appWaitStep(account, families: familyNames(of: registeredPackages(of: account.uid)), &wait) {
+            appWaits[account.uid] = wait
+            pendingDeregistrations[account.uid, default: []].append(request)
+            return [DeregistrationTimer(uid: account.uid, generation: signInGeneration[account.uid] ?? 0, delay: delay, requested: true)]
         }
+        appWaits[account.uid] = nil
+        await finishDeregistration(account, [request])
+        return []
+    }
+
+    /// Deregisters `account` (its apps have ended) and answers the requests that asked for it.
+    func finishDeregistration(_ account: UserAccount, _ requests: [PendingDeregistration]) async {
+        do {
+            let packages = try await deregister(account, reason: requests.first?.reason ?? "asked", appsEnded: true)
+            stager.destageUnused()
+            for request in requests where request.wait {
+                request.connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: packages, done: true))
+            }
+        } catch {
+            logger.error("cannot deregister the packages of \(account.name): \(error)")
+            for request in requests where request.wait { request.connection.fail(.failed, "\(error)") }
+        }
+    }
+
+    /// Requests still waiting for a user's apps when the agent stops are told so.
+    func abandonPendingDeregistrations() {
+        for request in pendingDeregistrations.values.joined() where request.wait {
+            request.connection.fail(.shuttingDown, "the appattach agent is stopping")
+        }
+        pendingDeregistrations = [:]
     }
 
     private func complete(_ parameters: CompleteRegistrationParameters, _ connection: ControlConnection) async throws {

@@ -8,6 +8,16 @@ extension AgentCore {
         var uid: UInt32
         var generation: Int
         var delay: Duration
+        /// A `Deregister` request waiting for the user's apps, not a sign-out: it goes ahead
+        /// whether or not the user signed in again.
+        var requested = false
+    }
+
+    /// A `Deregister` request answered once the user's apps have ended.
+    struct PendingDeregistration: Sendable {
+        var connection: ControlConnection
+        var wait: Bool
+        var reason: String
     }
 
     /// Feeds a logind event to the sign-in tracker and acts on its decisions. Returns the
@@ -52,18 +62,59 @@ extension AgentCore {
         }
     }
 
-    /// The grace period after a sign-out ended: deregister unless the user came back.
-    func deregistrationDue(_ timer: DeregistrationTimer) async {
-        guard signInGeneration[timer.uid] == timer.generation, tracker.countedSessions(of: timer.uid) == 0 else { return }
-        await deregisterQuietly(uid: timer.uid, reason: "signed out")
+    /// The grace period after a sign-out ended: deregister unless the user came back. While
+    /// apps of the user's packages still run, it returns a timer to look again instead of
+    /// waiting (they are stopped after `[deregistration] stop_apps_after_seconds`), so other
+    /// users' sign-ins and requests go on meanwhile.
+    func deregistrationDue(_ timer: DeregistrationTimer) async -> [DeregistrationTimer] {
+        if timer.requested { return await requestedDeregistrationDue(timer) }
+        guard signInGeneration[timer.uid] == timer.generation, tracker.countedSessions(of: timer.uid) == 0 else {
+            appWaits[timer.uid] = nil
+            return []
+        }
+        let account: UserAccount
+        do { account = try Self.account(String(timer.uid)) } catch {
+            logger.error("cannot deregister the packages of uid \(timer.uid): \(error)", metadata: ["appattach.uid": "\(timer.uid)"])
+            return []
+        }
+        var wait = appWaits[timer.uid] ?? AppWait()
+        if let delay = appWaitStep(account, families: familyNames(of: registeredPackages(of: timer.uid)), &wait) {
+            appWaits[timer.uid] = wait
+            return [DeregistrationTimer(uid: timer.uid, generation: timer.generation, delay: delay)]
+        }
+        appWaits[timer.uid] = nil
+        await deregisterQuietly(uid: timer.uid, reason: "signed out", appsEnded: true)
         stager.destageUnused()
+        return []
+    }
+
+    /// Another look at the apps of a user whose `Deregister` requests wait for them.
+    private func requestedDeregistrationDue(_ timer: DeregistrationTimer) async -> [DeregistrationTimer] {
+        guard let requests = pendingDeregistrations[timer.uid], !requests.isEmpty else { return [] }
+        let account: UserAccount
+        do { account = try Self.account(String(timer.uid)) } catch {
+            pendingDeregistrations[timer.uid] = nil
+            for request in requests where request.wait { request.connection.fail(.failed, "\(error)") }
+            return []
+        }
+        var wait = appWaits[timer.uid] ?? AppWait()
+        if let delay = appWaitStep(account, families: familyNames(of: registeredPackages(of: timer.uid)), &wait) {
+            appWaits[timer.uid] = wait
+            var again = timer
+            again.delay = delay
+            return [again]
+        }
+        appWaits[timer.uid] = nil
+        pendingDeregistrations[timer.uid] = nil
+        await finishDeregistration(account, requests)
+        return []
     }
 
     /// Deregisters every package of `uid`, logging instead of throwing (nobody waits for it).
-    func deregisterQuietly(uid: UInt32, reason: String) async {
+    func deregisterQuietly(uid: UInt32, reason: String, appsEnded: Bool = false) async {
         do {
             let account = try Self.account(String(uid))
-            try await deregister(account, reason: reason)
+            try await deregister(account, reason: reason, appsEnded: appsEnded)
         } catch {
             logger.error("cannot deregister the packages of uid \(uid): \(error)", metadata: ["appattach.uid": "\(uid)"])
         }

@@ -30,6 +30,10 @@ final class AgentCore {
     /// A counter per user, bumped at every sign-in, so a deregistration timer started at an
     /// earlier sign-out knows it is stale.
     var signInGeneration: [UInt32: Int] = [:]
+    /// Signed-out users whose apps still run, with how long they have been waited for.
+    var appWaits: [UInt32: AppWait] = [:]
+    /// `Deregister` requests waiting for the user's apps to end, by uid.
+    var pendingDeregistrations: [UInt32: [PendingDeregistration]] = [:]
     /// Set when SIGTERM arrived: requests are refused from then on.
     var stopping = false
 

@@ -56,6 +56,52 @@ public struct AppDataStore: Sendable {
         }
     }
 
+    /// `prepareLayer` for several packages of one user in one visit of the worker (a regular
+    /// registration prepares all of the user's packages at sign-in). Each package succeeds or
+    /// fails on its own; the results come in the order of `packageFamilyNames`, each with the
+    /// time its own layer took.
+    public func prepareLayers(for user: UserAccount, packageFamilyNames: [String]) async
+        -> [(packageFamilyName: String, result: Result<Preparation, AppDataError>, duration: Duration)] {
+        guard !packageFamilyNames.isEmpty else { return [] }
+        var layouts: [(String, Result<AppDataLayout, AppDataError>)] = []
+        for family in packageFamilyNames {
+            do throws(AppDataError) {
+                let layout = try AppDataLayout(uid: user.uid, packageFamilyName: family, usersDirectory: usersDirectory)
+                layouts.append((family, .success(layout)))
+            } catch {
+                layouts.append((family, .failure(error)))
+            }
+        }
+        if let layout = layouts.lazy.compactMap({ try? $0.1.get() }).first {
+            do throws(AppDataError) { try prepareUserDirectory(layout, user) } catch {
+                return packageFamilyNames.map { ($0, .failure(error), .zero) }
+            }
+        }
+        let planned = layouts
+        do {
+            return try await files.perform(as: user) { home in
+                planned.map { family, layout in
+                    let started = ContinuousClock.now
+                    switch layout {
+                    case .failure(let error):
+                        return (family, .failure(error), .zero)
+                    case .success(let layout):
+                        do {
+                            let preparation = try Self.prepareLayer(layout, home)
+                            return (family, .success(preparation), ContinuousClock.now - started)
+                        } catch {
+                            return (family, .failure(AppDataError("cannot prepare the app data of \(family) for \(user.name): \(error)")),
+                                    ContinuousClock.now - started)
+                        }
+                    }
+                }
+            }
+        } catch {
+            let failure = AppDataError("cannot prepare the app data for \(user.name): \(error)")
+            return packageFamilyNames.map { ($0, .failure(failure), .zero) }
+        }
+    }
+
     /// Pushes `user`'s layer for `packageFamilyName` into the profile copy
     /// `~/.local/share/appattach/<PackageFamilyName>/`, then removes the layer. Nil when there
     /// is no layer (a delayed registration never launched): the profile copy stays as it was.

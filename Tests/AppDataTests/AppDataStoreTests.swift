@@ -177,6 +177,26 @@ final class AppDataStoreTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: bob.home) == ["diary"])
     }
 
+    @Test("several layers in one visit: each made, restored or refused on its own, in order")
+    func severalLayersAtOnce() async throws {
+        let alice = try user()
+        defer { alice.remove() }
+        _ = try store.prepareLayer(for: alice.account, packageFamilyName: pfn)
+        try alice.shell("echo kept > '\(layer(alice))/config/upper/v'")
+        _ = try store.push(for: alice.account, packageFamilyName: pfn)
+        let other = "Fabrikam.Paint_8wekyb3d8bbwe"
+        let results = await store.prepareLayers(for: alice.account, packageFamilyNames: [pfn, "../escape", other])
+        #expect(results.map(\.packageFamilyName) == [pfn, "../escape", other])
+        guard results.count == 3, case .success(.made(let restored?)) = results[0].result else {
+            Issue.record("\(results)"); return
+        }
+        #expect(restored.files == 1)
+        #expect(try String(contentsOfFile: layer(alice) + "/config/upper/v", encoding: .utf8) == "kept\n")
+        if case .success = results[1].result { Issue.record("a path as a family name was accepted") }
+        #expect((try? results[2].result.get()) == .made(restored: nil))
+        #expect(lstatus("\(root)/users/\(alice.account.uid)/\(other)/cache/work")?.st_uid == alice.account.uid)
+    }
+
     @Test("another user can neither list nor read a user's layer or profile copy")
     func otherUsersLockedOut() throws {
         let alice = try user(), mallory = try user()
