@@ -23,6 +23,9 @@ struct LaunchBenchmark: ParsableCommand {
     @Option(help: ArgumentHelp("The launcher (default: beside appattach-bench, or $APPATTACH_LAUNCHER).", valueName: "path"))
     var launcher: String?
 
+    @Option(help: ArgumentHelp("Where the throwaway home, package and layer go: a file system that can hold an overlay's upper directory.", valueName: "dir"))
+    var scratch = "/var/tmp"
+
     func run() throws {
         let launcher = try launcher ?? LauncherLocation.find()
         let root = try makeDirectory()
@@ -63,7 +66,7 @@ struct LaunchBenchmark: ParsableCommand {
     }
 
     private func makeDirectory() throws -> String {
-        var template = Array("/var/tmp/appattach-bench-launch-XXXXXX".utf8CString)
+        var template = Array("\(scratch)/appattach-bench-launch-XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw ValidationError("mkdtemp: \(String(cString: strerror(errno)))")
         }
