@@ -44,8 +44,9 @@ public struct AppDataStore: Sendable {
 
     /// Makes sure `user`'s layer for `packageFamilyName` exists with every area's `upper` and
     /// `work`. A missing layer is made under a temporary name, filled from the profile copy
-    /// (`config`, `data`, `state`), and renamed into place, so a present layer is always
-    /// complete and a crash leaves only a leftover that the next call removes.
+    /// (`config`, `data`, `state`), made durable (`syncfs`), and renamed into place, so a
+    /// present layer is always complete and a crash leaves only a leftover that the next call
+    /// removes.
     public func prepareLayer(for user: UserAccount, packageFamilyName: String) throws(AppDataError) -> Preparation {
         let layout = try AppDataLayout(uid: user.uid, packageFamilyName: packageFamilyName, usersDirectory: usersDirectory)
         try prepareUserDirectory(layout, user)
@@ -173,6 +174,10 @@ public struct AppDataStore: Sendable {
             }
             _ = try dir.makeDirectory("work")
         }
+        // What came from the profile is made durable before the layer takes its final name: a
+        // power cut could otherwise leave files without their data in a layer that looks
+        // complete, and the next push would put them over the good profile copy.
+        if profile != nil { try layer.syncFileSystem() }
         try mine.rename(temporary, to: family, .noReplace)
         return .made(restored: profile == nil ? nil : restored)
     }
