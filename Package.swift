@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", "TestSupport"]),
         .testTarget(name: "ExpandTests", dependencies: ["Expand", "MSIX", "DiskImage", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "StagingTests", dependencies: ["Staging", "Expand", "DiskImage", "LinuxSystem", "TestSupport"]),
-        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "MSIX", "LinuxSystem", "TestSupport"]),
+        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "MSIX", "LinuxSystem", "CLinuxShims", "TestSupport"]),
         .testTarget(name: "AppDataTests", dependencies: ["AppData", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "ContainerTests", dependencies: ["Container", "AppData", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),

@@ -51,6 +51,7 @@ public struct Agent: Sendable {
         await core.deregisterLeftovers()
 
         let (commands, input) = AsyncStream.makeStream(of: AgentCommand.self, bufferingPolicy: .unbounded)
+        core.enqueue = { input.yield($0) }
         let server = try ControlServer(path: settings.socketPath, logger: logger) { input.yield(.request($0)) }
         server.start()
 

@@ -7,6 +7,8 @@ enum AgentCommand: Sendable {
     case logind(LogindEvent)
     /// A request on the control socket.
     case request(ControlConnection)
+    /// Register the sign-ins queued since the last time, together.
+    case registerSignIns
     /// A user's grace period after sign-out ended.
     case deregistrationDue(AgentCore.DeregistrationTimer)
     /// Time to look at the host-pool file again.

@@ -19,11 +19,13 @@ extension AgentCore {
         Self.noteSkipped(restored, family, account, journal)
     }
 
-    /// `prepareAppData` for all of a regular registration's packages in one visit of the user's
-    /// worker. A failure is journaled per package and is not fatal: the apps still start, and
-    /// each launch tries again.
-    func prepareAppData(_ account: UserAccount, families: [String], session: String?) async {
-        for (family, result, duration) in await appData.prepareLayers(for: account, packageFamilyNames: families) {
+    /// Journals what preparing a registration's layers did: `dataRestored` for each package
+    /// whose saved data came back, and each failure (not fatal: the apps still start, and each
+    /// launch tries again).
+    func noteLayers(_ account: UserAccount,
+                    _ layers: [(packageFamilyName: String, result: Result<AppDataStore.Preparation, AppDataError>, duration: Duration)],
+                    session: String?) {
+        for (family, result, duration) in layers {
             switch result {
             case .success(.made(let restored?)):
                 journal.event(.dataRestored, "restored the app data of \(family) for \(account.name): \(restored.files) files, \(restored.bytes) bytes",

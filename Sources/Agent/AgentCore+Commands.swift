@@ -14,6 +14,9 @@ extension AgentCore {
             let later = await handle(connection)
             status.publish(statusLine)
             return later
+        case .registerSignIns:
+            await registerQueuedSignIns()
+            status.publish(statusLine)
         case .deregistrationDue(let timer):
             let again = await deregistrationDue(timer)
             status.publish(statusLine)

@@ -1,3 +1,4 @@
+import AppData
 import ControlProtocol
 import Foundation
 import HostPool
@@ -16,12 +17,66 @@ struct AgentRequestError: Error, CustomStringConvertible {
 }
 
 extension AgentCore {
+    /// What a registration is to write for one user, worked out on the loop.
+    struct RegistrationWork: Sendable {
+        var account: UserAccount
+        var session: String?
+        var plans: [RegistrationPlan]
+        var modes: [String: Registration.RegistrationMode]
+        var startedAt: UInt64
+        /// The packages whose layers are made (and restored) now: the regular ones.
+        var regularFamilies: [String] { plans.filter { modes[$0.packageFullName] == .regular }.map(\.packageFamilyName) }
+    }
+
+    /// What writing a registration did, on the user's worker.
+    struct RegistrationWritten: Sendable {
+        var files: Result<Void, RegistrationError>
+        var layers: [(packageFamilyName: String, result: Result<AppDataStore.Preparation, AppDataError>, duration: Duration)]
+        var doneAt: UInt64
+    }
+
     /// Registers `account`'s assigned packages: stages what is missing, converges the home
     /// (one job for all packages), records the registrations and journals one event per
     /// package. Registrations the user has but is no longer assigned are removed.
     @discardableResult
     func register(_ account: UserAccount, session: String?) async throws -> [String] {
-        let started = ContinuousClock.now
+        let work = try await planRegistration(account, session: session)
+        let written = await Self.write(work, files: userFiles, appData: appData)
+        return try commit(work, written)
+    }
+
+    /// Registers several users at once (a sign-in storm): plans on the loop one after the
+    /// other, writes the users' homes in parallel on the user workers, then records each.
+    /// A user whose registration fails is logged; the others go on.
+    func registerTogether(_ users: [(account: UserAccount, session: String?)]) async {
+        var works: [RegistrationWork] = []
+        for (account, session) in users {
+            do { works.append(try await planRegistration(account, session: session)) } catch {
+                logger.error("cannot register the packages of \(account.name) at sign-in: \(error)",
+                             metadata: ["appattach.user": "\(account.name)", "appattach.uid": "\(account.uid)"])
+            }
+        }
+        let files = userFiles, appData = appData
+        let written = await withTaskGroup(of: (Int, RegistrationWritten).self) { group in
+            for (index, work) in works.enumerated() {
+                group.addTask { (index, await Self.write(work, files: files, appData: appData)) }
+            }
+            var all: [Int: RegistrationWritten] = [:]
+            for await (index, result) in group { all[index] = result }
+            return all
+        }
+        for (index, work) in works.enumerated() {
+            guard let result = written[index] else { continue }
+            do { try commit(work, result) } catch {
+                logger.error("cannot register the packages of \(work.account.name) at sign-in: \(error)",
+                             metadata: ["appattach.user": "\(work.account.name)", "appattach.uid": "\(work.account.uid)"])
+            }
+        }
+    }
+
+    /// The loop's part before the files: resolves the assignments, stages what is missing,
+    /// sets the gates, and removes registrations no longer assigned.
+    func planRegistration(_ account: UserAccount, session: String?) async throws -> RegistrationWork {
         let startedAt = JournalClock.nowMicroseconds()
         guard let definition = hostPool.definition else {
             throw AgentRequestError(name: .failed, description: "no host pool file in force (\(hostPool.problem.map { "\($0)" } ?? "not read yet"))")
@@ -56,22 +111,39 @@ extension AgentCore {
             !assignedFamilies.contains(stager.packages[record.packageFullName]?.familyName ?? "")
         }
         if !stale.isEmpty { try await deregister(account, packages: stale.map(\.packageFullName), reason: "no longer assigned") }
+        return RegistrationWork(account: account, session: session, plans: plans, modes: modes, startedAt: startedAt)
+    }
 
+    /// The user's part, on a user worker: the files in the home, then the layers of the regular
+    /// packages (with the user's saved app data). Touches nothing of the agent's state.
+    static func write(_ work: RegistrationWork, files: UserFiles, appData: AppDataStore) async -> RegistrationWritten {
         do {
-            try await Register(files: userFiles).run(plans, for: account)
+            try await Register(files: files).run(work.plans, for: work.account)
         } catch {
+            return RegistrationWritten(files: .failure(error), layers: [], doneAt: JournalClock.nowMicroseconds())
+        }
+        // A regular registration brings the user's saved app data back (a delayed one at the
+        // first launch); the apps still start without it, so a failure is journaled, not fatal.
+        let layers = await appData.prepareLayers(for: work.account, packageFamilyNames: work.regularFamilies)
+        return RegistrationWritten(files: .success(()), layers: layers, doneAt: JournalClock.nowMicroseconds())
+    }
+
+    /// The loop's part after the files: journals the layers, records the registrations in one
+    /// transaction and journals one event per package.
+    @discardableResult
+    func commit(_ work: RegistrationWork, _ written: RegistrationWritten) throws -> [String] {
+        let account = work.account, session = work.session, plans = work.plans, modes = work.modes
+        if case .failure(let error) = written.files {
             journal.event(.registrationFailed, "cannot register packages for \(account.name): \(error)", level: .error,
                           .init(user: account.name, uid: account.uid, package: plans.map(\.packageFullName).joined(separator: " "), session: session))
             throw AgentRequestError(name: .failed, description: "\(error)")
         }
-        let duration = ContinuousClock.now - started
-        // A regular registration brings the user's saved app data back (a delayed one at the
-        // first launch); the apps still start without it, so a failure is journaled, not fatal.
-        await prepareAppData(account, families: plans.filter { modes[$0.packageFullName] == .regular }.map(\.packageFamilyName),
-                             session: session)
+        // This user's own time, from planning to the last file, not the wait for others written alongside.
+        let duration = Duration.microseconds(Int64(written.doneAt &- work.startedAt))
+        noteLayers(account, written.layers, session: session)
         let now = Date()
-        let stages: Logger.Metadata = ["appattach.started_at_usec": "\(startedAt)",
-                                       "appattach.done_at_usec": "\(JournalClock.nowMicroseconds())"]
+        let stages: Logger.Metadata = ["appattach.started_at_usec": "\(work.startedAt)",
+                                       "appattach.done_at_usec": "\(written.doneAt)"]
         // One transaction for all of the user's rows: a commit per row cost ~20 ms each under load.
         var records: [RegistrationRecord] = []
         var events: [(message: String, fields: AgentJournal.Fields)] = []

@@ -68,7 +68,9 @@ extension AgentCore {
         let account = try target(parameters.user, connection.peer)
         let wait = parameters.wait ?? false
         // Once per sign-in: the PAM hook and logind both ask for every session, and the
-        // second asker only needs to know it is done.
+        // second asker only needs to know it is done. A sign-in queued for registration is
+        // registered by this request, now.
+        dropQueuedSignIn(account.uid)
         if registered[account.uid] != nil {
             let packages = ((try? database.registrations(ofUID: account.uid)) ?? []).map(\.packageFullName)
             connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: packages, done: true))
@@ -106,6 +108,7 @@ extension AgentCore {
 
     private func deregister(_ parameters: DeregisterParameters, _ connection: ControlConnection) async throws -> [DeregistrationTimer] {
         let account = try target(parameters.user, connection.peer)
+        dropQueuedSignIn(account.uid)
         let request = PendingDeregistration(connection: connection, wait: parameters.wait ?? false,
                                             reason: connection.peer.uid == 0 ? "asked by root" : "asked by the user")
         if !request.wait { connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: [], done: false)) }

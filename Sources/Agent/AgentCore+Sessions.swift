@@ -52,7 +52,17 @@ extension AgentCore {
         if let readAt = seen?.readAt { extra["appattach.read_at_usec"] = "\(readAt)" }
         journal.event(.signInSeen, "user \(name) signed in", level: .info,
                       .init(user: name, uid: uid, session: session, extra: extra))
-        guard registered[uid] == nil else { return }
+        guard registered[uid] == nil, !pendingSignIns.contains(where: { $0.uid == uid }) else { return }
+        // In the loop: queued, so that the sign-ins read meanwhile are registered together
+        // (their homes written in parallel); at start-up, before the loop: at once.
+        if let enqueue {
+            pendingSignIns.append((uid, name, session))
+            if !signInsQueued {
+                signInsQueued = true
+                enqueue(.registerSignIns)
+            }
+            return
+        }
         do {
             let account = try Self.account(String(uid))
             try await register(account, session: session)
@@ -60,6 +70,26 @@ extension AgentCore {
             logger.error("cannot register the packages of \(name) at sign-in: \(error)",
                          metadata: ["appattach.user": "\(name)", "appattach.uid": "\(uid)"])
         }
+    }
+
+    /// Registers every sign-in queued since the last time, together.
+    func registerQueuedSignIns() async {
+        signInsQueued = false
+        let batch = pendingSignIns
+        pendingSignIns = []
+        var users: [(account: UserAccount, session: String?)] = []
+        for (uid, name, session) in batch {
+            do { users.append((try Self.account(String(uid)), session)) } catch {
+                logger.error("cannot register the packages of \(name) at sign-in: \(error)",
+                             metadata: ["appattach.user": "\(name)", "appattach.uid": "\(uid)"])
+            }
+        }
+        await registerTogether(users)
+    }
+
+    /// Takes `uid` out of the queued sign-ins: something else registers or deregisters it now.
+    func dropQueuedSignIn(_ uid: UInt32) {
+        pendingSignIns.removeAll { $0.uid == uid }
     }
 
     /// The grace period after a sign-out ended: deregister unless the user came back. While
@@ -72,6 +102,7 @@ extension AgentCore {
             appWaits[timer.uid] = nil
             return []
         }
+        dropQueuedSignIn(timer.uid)
         let account: UserAccount
         do { account = try Self.account(String(timer.uid)) } catch {
             logger.error("cannot deregister the packages of uid \(timer.uid): \(error)", metadata: ["appattach.uid": "\(timer.uid)"])

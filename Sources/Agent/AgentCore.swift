@@ -30,6 +30,12 @@ final class AgentCore {
     /// A counter per user, bumped at every sign-in, so a deregistration timer started at an
     /// earlier sign-out knows it is stale.
     var signInGeneration: [UInt32: Int] = [:]
+    /// Sign-ins seen but not registered yet: the loop registers them together at its next
+    /// `registerSignIns` command (queued once while any wait).
+    var pendingSignIns: [(uid: UInt32, name: String, session: String)] = []
+    var signInsQueued = false
+    /// Puts a command on the loop's queue; nil before the loop runs (start-up registers at once).
+    var enqueue: (@Sendable (AgentCommand) -> Void)?
     /// Signed-out users whose apps still run, with how long they have been waited for.
     var appWaits: [UInt32: AppWait] = [:]
     /// `Deregister` requests waiting for the user's apps to end, by uid.

@@ -2,7 +2,7 @@ import CLinuxShims
 import Glibc
 
 /// The calling thread's switch to a user's ids and back. Only `UserFiles` uses it, on its own
-/// worker thread; nothing else in the process may run while a thread is switched.
+/// worker threads, which run nothing but its jobs while switched.
 ///
 /// Why these ids: the thread sets only its *effective* uid and gid (and its groups) to the
 /// user's. The kernel then uses the user's ids for every permission check and for NFS
@@ -38,26 +38,28 @@ struct ThreadCredentials {
         }
         if appattach_thread_setresgid(gid_t.max, user.gid, gid_t.max) != 0 {
             let error = SystemCallError("setresgid", user.description)
-            try? current.restore()
+            try? current.restore(dumpable: false)
             throw error
         }
         if appattach_thread_setresuid(uid_t.max, user.uid, uid_t.max) != 0 {
             let error = SystemCallError("setresuid", user.description)
-            try? current.restore()
+            try? current.restore(dumpable: false)
             throw error
         }
         return current
     }
 
     /// Switches the calling thread back to root's ids, groups and effective capabilities.
-    func restore() throws(SystemCallError) {
+    /// `dumpable: false` leaves the process non-dumpable (the kernel made it so at the switch):
+    /// for a caller that knows another thread is still switched.
+    func restore(dumpable: Bool = true) throws(SystemCallError) {
         guard switched else { return }
         if appattach_thread_setresuid(uid_t.max, 0, uid_t.max) != 0 { throw SystemCallError("setresuid", "root") }
         if appattach_thread_setresgid(gid_t.max, originalGID, gid_t.max) != 0 { throw SystemCallError("setresgid", "root") }
         if originalGroups.withUnsafeBufferPointer({ appattach_thread_setgroups($0.count, $0.baseAddress) }) != 0 {
             throw SystemCallError("setgroups", "root")
         }
-        if wasDumpable { _ = appattach_set_dumpable(1) }
+        if dumpable && wasDumpable { _ = appattach_set_dumpable(1) }
     }
 
     /// The calling thread's real, effective and saved uid.

@@ -1,3 +1,4 @@
+import CLinuxShims
 import Foundation
 import Glibc
 
@@ -8,7 +9,9 @@ import Glibc
 /// exported with `root_squash` root cannot write at all. So each job runs on one dedicated
 /// worker thread that switches *its own* effective uid, gid and groups to the user's with
 /// raw system calls (see `ThreadCredentials`: glibc's wrappers would switch every thread of
-/// the agent), opens the home, runs, and switches back. Jobs run one at a time.
+/// the agent), opens the home, runs, and switches back. A few such threads serve one queue,
+/// so that several users' homes are written at once (a sign-in storm); each thread runs one
+/// job at a time, and the caller keeps one user's jobs in order by awaiting each.
 ///
 /// Why a thread and not a child process: a `posix_spawn` of a helper costs about a
 /// millisecond (exec, dynamic linking, Swift runtime start) against microseconds for the
@@ -21,12 +24,14 @@ import Glibc
 public final class UserFiles: Sendable {
     private let worker = Worker()
 
-    /// Starts the worker thread.
-    public init() {
+    /// Starts `threads` worker threads (at least one).
+    public init(threads: Int = 4) {
         let worker = self.worker
-        let thread = Thread { worker.serve() }
-        thread.name = "appattach-userfiles"
-        thread.start()
+        for index in 0..<max(1, threads) {
+            let thread = Thread { worker.serve() }
+            thread.name = "appattach-userfiles-\(index)"
+            thread.start()
+        }
     }
 
     /// Lets the worker finish the jobs already queued, then end.
@@ -65,6 +70,11 @@ private final class Worker: @unchecked Sendable {
     private var queue: [Job] = []
     private var stopping = false
     private var broken: SystemCallError?
+    /// Threads switched to a user right now, and whether the process was dumpable before the
+    /// first of them switched: dumpability is the process's, so it comes back only when the
+    /// last switched thread is root again.
+    private var switched = 0
+    private var dumpableBefore = false
 
     func shutdown() {
         condition.lock()
@@ -84,18 +94,37 @@ private final class Worker: @unchecked Sendable {
 
     /// On the worker: switch, open the home, run, switch back.
     private func run<T>(_ user: UserAccount, _ job: (UserHome) throws -> T) -> Result<T, any Error> {
+        condition.lock()
+        if switched == 0 { dumpableBefore = appattach_get_dumpable() == 1 }
+        switched += 1
+        condition.unlock()
         let credentials: ThreadCredentials
-        do { credentials = try ThreadCredentials.become(user) } catch { return .failure(error) }
+        do {
+            credentials = try ThreadCredentials.become(user)
+        } catch {
+            leaveSwitched()
+            return .failure(error)
+        }
         // The home is opened as the user: with root_squash, root could not even open it.
         let result = Result<T, any Error> { try job(UserHome(user: user)) }
         do {
-            try credentials.restore()
+            try credentials.restore(dumpable: false)
+            leaveSwitched()
         } catch {
+            // Still the user: the process stays non-dumpable for good.
             condition.lock()
             broken = error
             condition.unlock()
         }
         return result
+    }
+
+    /// One switched thread fewer; the last one makes the process dumpable again if it was.
+    private func leaveSwitched() {
+        condition.lock()
+        switched -= 1
+        if switched == 0 && dumpableBefore { _ = appattach_set_dumpable(1) }
+        condition.unlock()
     }
 
     func serve() {

@@ -1,3 +1,4 @@
+import CLinuxShims
 import Foundation
 import Glibc
 import LinuxSystem
@@ -31,6 +32,48 @@ import TestSupport
             print("UserFiles job as \(user.name) (\(user.uid == geteuid() ? "no switch" : "switch and back")): \(perJob)")
         }
         #expect(try files.perform(as: target) { _ in geteuid() } == target.uid)
+    }
+
+    /// Two users' jobs on two worker threads at once, each with its own ids; the process is
+    /// not dumpable while either is switched, and is again once both are done.
+    @Test func twoUsersSideBySide() async throws {
+        guard TestEnvironment.isRoot, var first = try Accounts.account(named: "nobody"),
+              var second = try Accounts.account(named: "daemon") else {
+            print("skipped: needs root and the accounts nobody and daemon")
+            return
+        }
+        let homes = [TestEnvironment.makeTemporaryDirectory("appattach-home"), TestEnvironment.makeTemporaryDirectory("appattach-home")]
+        defer { homes.forEach { try? FileManager.default.removeItem(atPath: $0) } }
+        first.home = homes[0]
+        second.home = homes[1]
+        chown(homes[0], first.uid, first.gid)
+        chown(homes[1], second.uid, second.gid)
+        let dumpableBefore = appattach_get_dumpable()
+        let files = UserFiles(threads: 2)
+        final class Meeting: @unchecked Sendable {
+            let condition = NSCondition()
+            var inside = 0
+        }
+        let meeting = Meeting()
+        // Each job waits (at most 5 s) until both are inside, and says what it saw then.
+        let job: @Sendable (UserHome) throws -> (uid: uid_t, together: Bool, dumpable: Int32) = { _ in
+            meeting.condition.lock()
+            meeting.inside += 1
+            meeting.condition.broadcast()
+            let deadline = Date().addingTimeInterval(5)
+            while meeting.inside < 2 && meeting.condition.wait(until: deadline) {}
+            let together = meeting.inside >= 2
+            meeting.condition.unlock()
+            return (geteuid(), together, appattach_get_dumpable())
+        }
+        let one = first, other = second
+        async let a = files.perform(as: one, job)
+        async let b = files.perform(as: other, job)
+        let (seenByFirst, seenBySecond) = try await (a, b)
+        #expect(seenByFirst.uid == one.uid && seenBySecond.uid == other.uid, "each job ran with its user's uid")
+        #expect(seenByFirst.together && seenBySecond.together, "the two jobs ran at the same time")
+        #expect(seenByFirst.dumpable == 0 && seenBySecond.dumpable == 0, "not dumpable while a thread is switched")
+        #expect(appattach_get_dumpable() == dumpableBefore, "dumpable again once both are done")
     }
 
     @Test func pathsThatLeaveTheDirectoryAreRefused() throws {
