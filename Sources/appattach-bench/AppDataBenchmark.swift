@@ -50,6 +50,7 @@ struct AppDataBenchmark: ParsableCommand {
         print("layer: \(count) files, \(bytes / 1_048_576) MiB in \(layer)/config/upper; profile in \(home); \(runs) runs, median")
 
         var push = Samples(), pushCopy = Samples(), pushSync = Samples(), pushRemove = Samples(), restore = Samples(), cp = Samples(), cpSync = Samples()
+        var cpSyncRemove = Samples()
         let asUser = ["setpriv", "--reuid=\(user.uid)", "--regid=\(user.gid)", "--init-groups"]
         // Each operation starts on a settled file system: what an earlier step removed is
         // committed (and, on a file system mounted with `discard`, discarded) before it, so
@@ -64,6 +65,17 @@ struct AppDataBenchmark: ParsableCommand {
             cpSync.add(try timed {
                 try runTool(asUser + ["cp", "-a", layer + "/config/upper", home + "/cp-copy"])
                 try runTool(asUser + ["sync", "-f", home + "/cp-copy"])
+            })
+            try runTool(["rm", "-rf", home + "/cp-copy"])
+            // What a whole push does, with the tools: a source and a previous copy (made
+            // untimed), then cp -a, sync -f, and both removed.
+            try runTool(asUser + ["cp", "-a", layer + "/config/upper", home + "/cp-source"])
+            try runTool(asUser + ["cp", "-a", layer + "/config/upper", home + "/cp-previous"])
+            try settle()
+            cpSyncRemove.add(try timed {
+                try runTool(asUser + ["cp", "-a", home + "/cp-source", home + "/cp-copy"])
+                try runTool(asUser + ["sync", "-f", home + "/cp-copy"])
+                try runTool(asUser + ["rm", "-rf", home + "/cp-previous", home + "/cp-source"])
             })
             try runTool(["rm", "-rf", home + "/cp-copy"])
             try settle()
@@ -88,7 +100,10 @@ struct AppDataBenchmark: ParsableCommand {
             ["restore: copy into a new layer, syncfs, rename", sec(restore.p50), String(format: "%.2f", restore.p50 / base), String(format: "%.2f", restore.p50 / baseSync)],
             ["cp -a", sec(base), "1.00", String(format: "%.2f", base / baseSync)],
             ["cp -a + sync -f", sec(baseSync), String(format: "%.2f", baseSync / base), "1.00"],
+            ["cp -a + sync -f + rm -rf of source and previous copy (a whole push's work)", sec(cpSyncRemove.p50),
+             String(format: "%.2f", cpSyncRemove.p50 / base), String(format: "%.2f", cpSyncRemove.p50 / baseSync)],
         ])
+        print("push, all of it: \(String(format: "%.2f", push.p50 / cpSyncRemove.p50))× the tools doing the same work")
     }
 
     /// `count` files totalling about `bytes`, sizes spread from 1 KiB to about twice the mean,
