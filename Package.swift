@@ -52,10 +52,7 @@ let package = Package(
         ]),
 
         // Staging: images on loop devices, mounted read-only; destaging; reconciliation.
-        .target(name: "Staging", dependencies: [
-            "DiskImage", "LinuxSystem",
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .target(name: "Staging", dependencies: ["DiskImage", "LinuxSystem"]),
 
         // Configuration: the host's config file, the host-pool files on the share, and who gets
         // which package (NSS).
