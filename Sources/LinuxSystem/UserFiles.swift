@@ -1,4 +1,3 @@
-import CLinuxShims
 import Foundation
 import Glibc
 
@@ -70,11 +69,6 @@ private final class Worker: @unchecked Sendable {
     private var queue: [Job] = []
     private var stopping = false
     private var broken: SystemCallError?
-    /// Threads switched to a user right now, and whether the process was dumpable before the
-    /// first of them switched: dumpability is the process's, so it comes back only when the
-    /// last switched thread is root again.
-    private var switched = 0
-    private var dumpableBefore = false
 
     func shutdown() {
         condition.lock()
@@ -94,22 +88,12 @@ private final class Worker: @unchecked Sendable {
 
     /// On the worker: switch, open the home, run, switch back.
     private func run<T>(_ user: UserAccount, _ job: (UserHome) throws -> T) -> Result<T, any Error> {
-        condition.lock()
-        if switched == 0 { dumpableBefore = appattach_get_dumpable() == 1 }
-        switched += 1
-        condition.unlock()
         let credentials: ThreadCredentials
-        do {
-            credentials = try ThreadCredentials.become(user)
-        } catch {
-            leaveSwitched()
-            return .failure(error)
-        }
+        do { credentials = try ThreadCredentials.become(user) } catch { return .failure(error) }
         // The home is opened as the user: with root_squash, root could not even open it.
         let result = Result<T, any Error> { try job(UserHome(user: user)) }
         do {
-            try credentials.restore(dumpable: false)
-            leaveSwitched()
+            try credentials.restore()
         } catch {
             // Still the user: the process stays non-dumpable for good.
             condition.lock()
@@ -117,14 +101,6 @@ private final class Worker: @unchecked Sendable {
             condition.unlock()
         }
         return result
-    }
-
-    /// One switched thread fewer; the last one makes the process dumpable again if it was.
-    private func leaveSwitched() {
-        condition.lock()
-        switched -= 1
-        if switched == 0 && dumpableBefore { _ = appattach_set_dumpable(1) }
-        condition.unlock()
     }
 
     func serve() {
