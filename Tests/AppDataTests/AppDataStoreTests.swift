@@ -24,13 +24,13 @@ final class AppDataStoreTests {
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
 
-    func user() throws -> ThrowawayUser { try ThrowawayUser(base: root) }
-    func layer(_ user: ThrowawayUser) -> String { "\(root)/users/\(user.account.uid)/\(pfn)" }
-    func profile(_ user: ThrowawayUser) -> String { "\(user.home)/.local/share/appattach/\(pfn)" }
+    func user() throws -> TestUser { try TestUser(base: root) }
+    func layer(_ user: TestUser) -> String { "\(root)/users/\(user.account.uid)/\(pfn)" }
+    func profile(_ user: TestUser) -> String { "\(user.home)/.local/share/appattach/\(pfn)" }
 
     /// What an app in the container leaves in the upper dirs: files, a link, a whiteout, an
     /// opaque directory, a user xattr, a set mtime; and a cache file.
-    func plantAppWrites(_ user: ThrowawayUser) throws {
+    func plantAppWrites(_ user: TestUser) throws {
         let upper = layer(user) + "/config/upper"
         try user.shell("""
             cd '\(upper)' && mkdir -p app/sub opaque && echo 'theme=dark' > app/settings.ini && chmod 640 app/settings.ini \
@@ -43,7 +43,7 @@ final class AppDataStoreTests {
 
     /// The overlay details of a config tree at `dir`, read with the attr tools and lstat.
     /// `inProfile`: whiteouts are `.wh.<name>` markers there, devices 0/0 in a layer.
-    func expectAppWrites(at dir: String, _ user: ThrowawayUser, inProfile: Bool) throws {
+    func expectAppWrites(at dir: String, _ user: TestUser, inProfile: Bool) throws {
         #expect(try String(contentsOfFile: dir + "/app/settings.ini", encoding: .utf8) == "theme=dark\n")
         let settings = lstatus(dir + "/app/settings.ini")
         #expect(settings.map { $0.st_mode } == S_IFREG | 0o640)

@@ -55,3 +55,8 @@ final class CoffeeFixture: Sendable {
         return user
     }
 }
+
+extension TestUser {
+    /// A test user with a home below the fixture directory.
+    convenience init() throws { try self.init(base: CoffeeFixture.shared.root + "/home") }
+}
