@@ -35,6 +35,11 @@ extension DiskImageReader {
             }
         }
         let (batRegion, metadataRegion) = try regions.validate(fileSize: image.size, log: log)
+        // In one round: the metadata table, its items where writers put them (right after the
+        // 64 KiB table: Hyper-V, qemu and ours), and the start of the BAT.
+        image.prefetch(4096, at: metadataRegion.fileOffset)
+        image.prefetch(4096, at: metadataRegion.fileOffset + UInt64(VHDXMetadata.tableSize))
+        image.prefetch(16 << 10, at: batRegion.fileOffset)
 
         // Only the header and the entries it counts, not the whole 64 KiB: most of the table is
         // zeros, and filling fresh memory with it costs page faults on every stage.

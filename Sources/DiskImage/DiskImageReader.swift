@@ -79,6 +79,10 @@ public enum DiskImageReader {
     /// bytes, else raw.
     static func open(_ image: ImageFile) throws -> Container {
         guard image.size > 0 else { throw DiskFormatError("empty file") }
+        // One round of I/O for what every kind reads first: a VHDX's identifier, headers and
+        // region table, a VHD's footer, a raw or VHD disk's partition table.
+        image.prefetch(VHDXLayout.regionTable2Offset, at: 0)
+        if image.size >= 512 { image.prefetch(512, at: image.size - 512) }
         let head = try image.read("file start", at: 0, count: Int(min(image.size, 512)))
         if head.matches("vhdxfile") { return try openVHDX(image) }
         if image.size >= 512 {

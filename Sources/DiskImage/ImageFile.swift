@@ -33,6 +33,16 @@ final class ImageFile: @unchecked Sendable {
         return try file.read(count: count, at: offset)
     }
 
+    /// Starts reading the uncached part of `count` bytes at `offset` (clipped to the file)
+    /// without waiting (see `OpenFile.willNeed`). A reader that knows where its next
+    /// structures are asks for them all before reading the first, so a cold image (first
+    /// staged since boot, or on a share) costs one round of I/O per step of the format rather
+    /// than one per structure.
+    func prefetch(_ count: UInt64, at offset: UInt64) {
+        guard offset < size else { return }
+        file.willNeed(count: min(count, size - offset), at: offset)
+    }
+
     /// A `DiskImageError` about this file.
     func error(_ reason: String) -> DiskImageError { DiskImageError(path: path, reason: reason) }
 }

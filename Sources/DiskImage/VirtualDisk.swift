@@ -85,6 +85,14 @@ public final class VirtualDisk: @unchecked Sendable {
         return out
     }
 
+    /// Starts reading `count` bytes of the virtual disk at `offset` (clipped to the disk) from
+    /// the file without waiting (see `ImageFile.prefetch`).
+    func prefetch(_ count: UInt64, at offset: UInt64) {
+        guard offset < size else { return }
+        guard let extents = try? extents(of: offset..<(offset + min(count, size - offset))) else { return }
+        for case let .file(fileOffset, length) in extents { image.prefetch(length, at: fileOffset) }
+    }
+
     /// Reads `count` bytes of the virtual disk at `offset`.
     public func read(count: Int, at offset: UInt64) throws -> [UInt8] {
         var out: [UInt8] = []

@@ -81,6 +81,15 @@ public final class OpenFile: @unchecked Sendable {
         }
     }
 
+    /// Tells the kernel that `count` bytes at `offset` will be read soon
+    /// (`posix_fadvise(POSIX_FADV_WILLNEED)`): it starts reading the pages that are not cached
+    /// yet, all at once, and returns without waiting. Reads of several structures whose places
+    /// are known then wait for one round of I/O instead of one each. Only a hint: errors are ignored.
+    public func willNeed(count: UInt64, at offset: UInt64) {
+        guard count > 0, offset <= UInt64(Int64.max), count <= UInt64(Int64.max) - offset else { return }
+        _ = posix_fadvise(descriptor, off_t(offset), off_t(count), POSIX_FADV_WILLNEED)
+    }
+
     /// Reads up to `buffer.count` bytes at `offset`; returns how many were read (0 at end of file).
     public func readSome(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
         try retryingOnInterrupt("read", path) {

@@ -34,22 +34,32 @@ enum PackageDiscovery {
         return !name.hasPrefix(".") && underscores == 4
     }
 
+    /// The name is checked first: it costs no I/O, and a root directory's name (`apps`)
+    /// never has the shape of a PackageFullName.
     private static func isPackage(_ dir: String) -> Bool {
-        var st = stat()
         let name = dir.lastIndex(of: "/").map { dir[dir.index(after: $0)...] } ?? dir[...]
+        guard isValidFullName(String(name)) else { return false }
+        var st = stat()
         return lstat(dir + "/AppxManifest.xml", &st) == 0 && st.st_mode & S_IFMT == S_IFREG
-            && isValidFullName(String(name))
     }
 
+    /// The directories in `dir`, by the type `readdir` reports (ext4, EROFS and SquashFS all
+    /// report it; `lstat` only where one says "unknown"). ext4's own `lost+found` is skipped:
+    /// reading it on a direct-I/O loop device would cost a disk read per block, for nothing.
     private static func subdirectories(of dir: String) -> [String] {
         guard let d = opendir(dir) else { return [] }
         defer { closedir(d) }
         var names: [String] = []
         while let entry = readdir(d) {
+            let type = entry.pointee.d_type
+            guard type == UInt8(DT_DIR) || type == UInt8(DT_UNKNOWN) else { continue }
             let name = DirectoryListing.name(of: entry)
-            guard name != ".", name != ".." else { continue }
-            var st = stat()
-            if lstat(dir + "/" + name, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR { names.append(name) }
+            guard name != ".", name != "..", name != "lost+found" else { continue }
+            if type == UInt8(DT_UNKNOWN) {
+                var st = stat()
+                guard lstat(dir + "/" + name, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { continue }
+            }
+            names.append(name)
         }
         return names
     }
