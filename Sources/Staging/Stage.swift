@@ -14,12 +14,27 @@ public struct Stage: Sendable {
     /// the agent passes 0700 and then opens the gate to the package's assigned users with an
     /// access list, so that there is no moment when anyone else could enter.
     public let gateMode: mode_t
+    /// Whether loop devices read their backing file with direct I/O where it is accepted
+    /// (the default: the image's pages are cached once, by the mounted filesystem, not a
+    /// second time as the backing file's). `APPATTACH_LOOP_DIRECT_IO=0` turns it off.
+    public let directIO: Bool
 
     public init(paths: StagingPaths = StagingPaths(), gateMode: mode_t = 0o755,
+                directIO: Bool = Stage.directIOFromEnvironment(),
                 mapper: @escaping @Sendable (String) throws -> ImageMapping) {
         self.paths = paths
         self.gateMode = gateMode
+        self.directIO = directIO
         self.mapper = mapper
+    }
+
+    /// The environment variable that turns direct I/O off (`0`, `no`, `false` or `off`).
+    public static let directIOVariable = "APPATTACH_LOOP_DIRECT_IO"
+
+    /// False when `APPATTACH_LOOP_DIRECT_IO` says so, true otherwise.
+    public static func directIOFromEnvironment() -> Bool {
+        guard let value = getenv(directIOVariable) else { return true }
+        return !["0", "no", "false", "off"].contains(String(cString: value).lowercased())
     }
 
     /// What staging did.
@@ -100,7 +115,7 @@ public struct Stage: Sendable {
                 // Older kernel: fall through to a loop device.
             }
         }
-        let useDirectIO = (mapping.blockSize ?? 0) >= 4096 && mapping.offset % 4096 == 0
+        let useDirectIO = directIO && (mapping.blockSize ?? 0) >= 4096 && mapping.offset % 4096 == 0
         let device = try LoopDevice.attach(backingFile: path, .init(
             offset: mapping.offset, sizeLimit: mapping.length, directIO: useDirectIO,
             blockSize: useDirectIO ? 4096 : 0, tag: StagingPaths.loopTag(id)))

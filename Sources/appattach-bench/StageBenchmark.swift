@@ -52,40 +52,33 @@ struct StageBenchmark: ParsableCommand {
         setenv("APPATTACH_RUNTIME_DIRECTORY", paths.runtime, 1)
         if haveCLI { print("appattachctl: \(ctl)") }
 
+        // Warm: the images' pages are in this host's page cache (just written, then synced).
+        // Cold: each image's pages are dropped before each staging, as for an image read from
+        // the share for the first time since boot. A buffered loop device (util-linux's) reads
+        // warm pages from memory; a direct-I/O one reads from the disk either way.
+        let conditions = pageCache == .both ? [PageCache.warm, .cold] : [pageCache]
         var rows: [[String]] = []
         for filesystem in ["erofs", "ext4"] where images > 0 {
-            let made = try makeImages(count: images, filesystem: filesystem, prefix: filesystem)
-            var stage = Samples(), destage = Samples(), mountCLI = Samples(), umountCLI = Samples()
-            var stageCLI = Samples(), destageCLI = Samples()
-            let mountPoint = directory + "/mnt"
-            try fm.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-            for image in made {
-                stage.add(try timed { _ = try Stage(paths: paths, mapper: ImageMapping.read).run(image.path) })
-                destage.add(try timed { _ = try Destage(paths: paths).run(image.path) })
-
-                let options = "loop,ro,nosuid,nodev,offset=\(image.offset),sizelimit=\(image.size)"
-                mountCLI.add(try timed { try spawnAndWait(["mount", "-t", filesystem, "-o", options, image.path, mountPoint]) })
-                umountCLI.add(try timed { try spawnAndWait(["umount", mountPoint]) })
-
-                if haveCLI {
-                    stageCLI.add(try timed { try spawnAndWait([ctl, "stage", image.path]) })
-                    destageCLI.add(try timed { try spawnAndWait([ctl, "destage", image.path]) })
+            var results: [PageCache: [(String, Samples)]] = [:]
+            for condition in conditions {
+                results[condition] = try measure(filesystem: filesystem, condition: condition, paths: paths,
+                                                 ctl: haveCLI ? ctl : nil)
+            }
+            for (index, (step, _)) in results[conditions[0]]!.enumerated() {
+                var row = ["\(filesystem): \(step)"]
+                for condition in conditions {
+                    let s = results[condition]![index].1
+                    row += [ms(s.p50), ms(s.p95), ms(s.maximum)]
                 }
+                rows.append(row)
             }
-            func row(_ what: String, _ s: Samples) -> [String] { [what, ms(s.p50), ms(s.p95), ms(s.maximum)] }
-            rows.append(row("\(filesystem): Stage (library)", stage))
-            rows.append(row("\(filesystem): Destage (library)", destage))
-            if haveCLI {
-                rows.append(row("\(filesystem): appattachctl stage", stageCLI))
-                rows.append(row("\(filesystem): appattachctl destage", destageCLI))
-            }
-            rows.append(row("\(filesystem): mount -o loop (util-linux)", mountCLI))
-            rows.append(row("\(filesystem): umount (util-linux)", umountCLI))
-            for image in made { unlink(image.path) }
         }
         if images > 0 {
             print("\(images) images per filesystem, each a fixed VHDX of \(virtualMegabytes) MiB (sparse), staged then destaged")
-            printTable(["step", "p50 ms", "p95 ms", "max ms"], rows)
+            print("page cache: " + conditions.map { $0 == .warm ? "warm (images cached)" : "cold (images dropped from the cache before each staging)" }.joined(separator: "; "))
+            var header = ["step"]
+            for condition in conditions { header += ["\(condition) p50", "p95", "max ms"] }
+            printTable(header, rows)
         }
 
         guard atOnce > 0 else { return }
@@ -116,7 +109,66 @@ struct StageBenchmark: ParsableCommand {
         for image in many { unlink(image.path) }
     }
 
+    @Option(help: "The images' pages in the page cache at each staging: warm, cold or both.")
+    var pageCache: PageCache = .both
+
+    /// Whether an image's pages are in the page cache when it is staged.
+    enum PageCache: String, ExpressibleByArgument, CaseIterable {
+        case warm, cold, both
+    }
+
     struct MadeImage { let path: String; let offset: UInt64; let size: UInt64 }
+
+    /// Stages and destages fresh images of `filesystem` with each tool in turn: the library
+    /// (direct I/O, then buffered), util-linux, and `ctl` (direct I/O, then buffered).
+    private func measure(filesystem: String, condition: PageCache, paths: StagingPaths,
+                         ctl: String?) throws -> [(String, Samples)] {
+        let made = try makeImages(count: images, filesystem: filesystem, prefix: filesystem)
+        defer { for image in made { unlink(image.path) } }
+        let mountPoint = directory + "/mnt"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        var steps: [(String, Samples)] = []
+        func record(_ index: Int, _ name: String, _ seconds: Double) {
+            if steps.count <= index { steps.append((name, Samples())) }
+            steps[index].1.add(seconds)
+        }
+        for image in made {
+            var index = 0
+            func step(_ name: String, _ body: () throws -> Void) throws {
+                record(index, name, try timed(body))
+                index += 1
+            }
+            func prepare() { if condition == .cold { Self.dropFromPageCache(image.path) } }
+            for directIO in [true, false] {
+                prepare()
+                let mode = directIO ? "direct I/O" : "buffered"
+                try step("Stage (library, \(mode))") { _ = try Stage(paths: paths, directIO: directIO, mapper: ImageMapping.read).run(image.path) }
+                try step(directIO ? "Destage (library)" : "Destage (library, buffered device)") { _ = try Destage(paths: paths).run(image.path) }
+            }
+            prepare()
+            let options = "loop,ro,nosuid,nodev,offset=\(image.offset),sizelimit=\(image.size)"
+            try step("mount -o loop (util-linux)") { try spawnAndWait(["mount", "-t", filesystem, "-o", options, image.path, mountPoint]) }
+            try step("umount (util-linux)") { try spawnAndWait(["umount", mountPoint]) }
+            guard let ctl else { continue }
+            for directIO in [true, false] {
+                prepare()
+                if !directIO { setenv(Stage.directIOVariable, "0", 1) }
+                defer { unsetenv(Stage.directIOVariable) }
+                let mode = directIO ? "direct I/O" : "buffered"
+                try step("appattachctl stage (\(mode))") { try spawnAndWait([ctl, "stage", image.path]) }
+                try step(directIO ? "appattachctl destage" : "appattachctl destage (buffered device)") { try spawnAndWait([ctl, "destage", image.path]) }
+            }
+        }
+        return steps
+    }
+
+    /// Drops a file's pages from the page cache (they are clean: the images were synced).
+    static func dropFromPageCache(_ path: String) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+        close(fd)
+    }
 
     /// Builds `count` distinct images, each holding one small package of its own name (a
     /// package can be staged from one image at a time).
