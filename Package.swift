@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "appattachctl", targets: ["appattachctl"]),
+        .executable(name: "appattach-tools", targets: ["appattach-tools"]),
         .executable(name: "appattachd", targets: ["appattachd"]),
         .executable(name: "appattach-bench", targets: ["appattach-bench"]),
         .executable(name: "appattach-launch", targets: ["appattach-launch"]),
@@ -97,9 +98,20 @@ let package = Package(
             "Agent", "HostPool", "Systemd",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Shared by the two command-line programs: output options, plain writes, the publishing commands' names.
+        .target(name: "CommandSupport", dependencies: [
+            "LinuxSystem",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The commands of a session host (stage, destage, status, launch, register, pam-hook, …):
+        // no MSIX, XML, TOML or image writing, so that no Foundation start-up runs (see PublishingTools).
         .executableTarget(name: "appattachctl", dependencies: [
-            "MSIX", "DiskImage", "Expand", "Staging", "LinuxSystem", "HostPool", "ShareCatalog", "ControlProtocol",
-            "Container",
+            "CommandSupport", "Staging", "LinuxSystem", "ControlProtocol", "Container", "HostPool",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // pack, verify, inspect, expand, upload, hostpool: run as `appattachctl <command>`.
+        .executableTarget(name: "appattach-tools", dependencies: [
+            "CommandSupport", "MSIX", "DiskImage", "Expand", "LinuxSystem", "HostPool", "ShareCatalog",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Starts an app in its scope and container; dynamically linked (libsystemd).

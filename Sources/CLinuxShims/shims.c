@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/xattr.h>
 #include <sched.h>
+#include <pthread.h>
 
 const unsigned long appattach_LOOP_CTL_GET_FREE = LOOP_CTL_GET_FREE;
 const unsigned long appattach_LOOP_CTL_REMOVE = LOOP_CTL_REMOVE;
@@ -158,3 +159,7 @@ const int appattach_CLONE_NEWUSER = CLONE_NEWUSER;
 const int appattach_CLONE_NEWNS = CLONE_NEWNS;
 
 int appattach_unshare(int flags) { return unshare(flags); }
+
+int appattach_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int appattach_set_thread_name(pthread_t thread, const char *name) { return pthread_setname_np(thread, name); }

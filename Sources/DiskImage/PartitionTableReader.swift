@@ -14,8 +14,11 @@ enum PartitionTableReader {
         let sectorSize = UInt64(disk.logicalSectorSize)
         guard disk.size >= sectorSize * 2 else { return Result(kind: .none, partitions: []) }
         // The MBR, a GPT header and its 128 entries (at LBA 1 and 2 with 512 or 4096-byte
-        // sectors) in one round of I/O.
+        // sectors) in one round of I/O; with them the first 4 KiB at 1 MiB, where Windows,
+        // parted, sgdisk and `appattachctl expand` start the first partition, so that its
+        // filesystem's superblock is not one more round.
         disk.prefetch(24 << 10, at: 0)
+        disk.prefetch(4096, at: 1 << 20)
         let sector0 = try disk.read(count: 512, at: 0)
         // A volume boot sector (NTFS) also ends in 0x55AA, and other filesystems start at byte 0:
         // a filesystem there means the disk has no partition table.

@@ -67,7 +67,7 @@ extension HostConfig {
         case "smbnetfs": return .smbnetfs
         default:
             // systemd names a mount unit after its path (`/mnt/apps` → `mnt-apps.mount`).
-            guard value.hasSuffix(".mount"), value.count > ".mount".count, !value.contains("/") else {
+            guard value.hasSuffix(".mount"), value.count > ".mount".count, !value.utf8.contains(UInt8(ascii: "/")) else {
                 throw share.error("share.mount must be \"none\", \"smbnetfs\" or a systemd cifs mount unit such as \"mnt-appattach.mount\", not \"\(value)\"",
                                   key: "mount")
             }

@@ -65,7 +65,7 @@ struct TOMLDocument {
     }
 
     private static func oneLine(_ text: String) -> String {
-        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        text.split(whereSeparator: \.isNewline).map { $0.trimmingWhitespace() }.joined(separator: " ")
     }
 
     private static func lineNumber(ofOffset offset: Int, in bytes: [UInt8]) -> Int {
@@ -101,5 +101,15 @@ final class DocumentContext {
 
     func error(_ message: String, at path: [TOMLSourceMap.Component]) -> ConfigurationError {
         ConfigurationError(file: displayName, line: line(of: path), message: message)
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing spaces and tabs.
+    func trimmingWhitespace() -> String {
+        var text = self[...]
+        while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
+        while let last = text.last, last == " " || last == "\t" { text.removeLast() }
+        return String(text)
     }
 }

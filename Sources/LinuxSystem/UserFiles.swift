@@ -1,4 +1,4 @@
-import Foundation
+import Dispatch
 import Glibc
 
 /// Runs file work in users' home directories with the user's own credentials: the one place
@@ -18,7 +18,7 @@ import Glibc
 /// The thread is as safe as a child for this purpose: its effective capabilities are gone
 /// while it is the user, its real and saved uid stay 0 so the user cannot signal or trace
 /// it, and it runs nothing but the job. Swift concurrency cannot be allowed near it (a task
-/// could resume on a switched thread), which is why it is a plain `Thread` with its own
+/// could resume on a switched thread), which is why it is a plain POSIX thread with its own
 /// queue. If switching back ever fails the worker stops for good and fails every later job.
 public final class UserFiles: Sendable {
     private let worker = Worker()
@@ -27,9 +27,7 @@ public final class UserFiles: Sendable {
     public init(threads: Int = 4) {
         let worker = self.worker
         for index in 0..<max(1, threads) {
-            let thread = Thread { worker.serve() }
-            thread.name = "appattach-userfiles-\(index)"
-            thread.start()
+            startThread(named: "userfiles-\(index)") { worker.serve() }
         }
     }
 
@@ -65,7 +63,7 @@ private final class Worker: @unchecked Sendable {
         let fail: (any Error) -> Void
     }
 
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var queue: [Job] = []
     private var stopping = false
     private var broken: SystemCallError?

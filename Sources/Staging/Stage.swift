@@ -34,7 +34,10 @@ public struct Stage: Sendable {
     /// False when `APPATTACH_LOOP_DIRECT_IO` says so, true otherwise.
     public static func directIOFromEnvironment() -> Bool {
         guard let value = getenv(directIOVariable) else { return true }
-        return !["0", "no", "false", "off"].contains(String(cString: value).lowercased())
+        switch String(cString: value).lowercased() {
+        case "0", "no", "false", "off": return false
+        default: return true
+        }
     }
 
     /// What staging did.

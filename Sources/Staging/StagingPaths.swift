@@ -42,7 +42,7 @@ public struct StagingPaths: Sendable, Equatable {
         let suffix = "/" + Self.mountDirectoryName
         guard path.hasPrefix(gates + "/"), path.hasSuffix(suffix) else { return nil }
         let name = path.dropFirst(gates.count + 1).dropLast(suffix.count)
-        guard !name.isEmpty, !name.contains("/") else { return nil }
+        guard !name.isEmpty, !name.utf8.contains(UInt8(ascii: "/")) else { return nil }
         return String(name)
     }
 

@@ -1,3 +1,4 @@
+import CommandSupport
 import ArgumentParser
 import ControlProtocol
 import Foundation
@@ -90,10 +91,14 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
         let reply = try ControlClient().call(.history, HistoryParameters(limit: n), as: HistoryReply.self)
         if output.json { return print(try JSONOutput.encode(reply.events)) }
-        let format = ISO8601DateFormatter()
         for event in reply.events {
-            let duration = event.durationUsec.map { String(format: " (%.1f ms)", Double($0) / 1000) } ?? ""
-            print("\(format.string(from: event.time))  \(event.kind.padding(toLength: 22, withPad: " ", startingAt: 0)) \(event.message)\(duration)")
+            // Tenths of a millisecond, rounded, without Foundation's formatter.
+            let duration = event.durationUsec.map { usec in
+                let tenths = (usec + 50) / 100
+                return " (\(tenths / 10).\(tenths % 10) ms)"
+            } ?? ""
+            let kind = event.kind + String(repeating: " ", count: max(0, 22 - event.kind.count))
+            print("\(event.time.formatted(.iso8601))  \(kind) \(event.message)\(duration)")
         }
     }
 }

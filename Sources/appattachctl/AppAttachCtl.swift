@@ -1,9 +1,12 @@
 import ArgumentParser
-import Foundation
+import CommandSupport
+import Dispatch
+import Glibc
 import LinuxSystem
 
 /// The process entry point: `stage IMAGE` and `destage TARGET` run synchronously, straight from
-/// `argv`, before anything else is set up; every other command line goes to the parser, in an
+/// `argv`, before anything else is set up; the publishing commands (`PublishingCommands`) are
+/// handed to `appattach-tools`; every other command line goes to the parser, in an
 /// asynchronous task on the main actor (what an `async` main would do).
 ///
 /// An `async` main starts the main task through the concurrency runtime and Dispatch before
@@ -18,6 +21,7 @@ enum AppAttachCtlEntry {
         } catch {
             AppAttachCtl.fail(error)
         }
+        PublishingTools.handOver(argc: CommandLine.argc, argv: CommandLine.unsafeArgv)
         runParsed()
     }
 
@@ -39,15 +43,15 @@ struct AppAttachCtl: AsyncParsableCommand {
         commandName: "appattachctl",
         abstract: "Package, expand, inspect and attach MSIX apps on Linux session hosts.",
         subcommands: [
-            InspectCommand.self,
-            VerifyCommand.self,
-            PackCommand.self,
-            ExpandCommand.self,
+            Published<Inspect>.self,
+            Published<Verify>.self,
+            Published<Pack>.self,
+            Published<Expand>.self,
             StageCommand.self,
             DestageCommand.self,
             StatusCommand.self,
-            UploadCommand.self,
-            HostPoolCommand.self,
+            Published<Upload>.self,
+            Published<HostPool>.self,
             RegisterCommand.self,
             DeregisterCommand.self,
             LaunchAppCommand.self,
@@ -57,32 +61,10 @@ struct AppAttachCtl: AsyncParsableCommand {
     )
 
     /// Parses the command line, runs the command, and turns errors into one line on stderr.
-    static func main() async {
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            fail(error)
-        }
-    }
+    static func main() async { await runReportingErrors() }
 
     /// Prints `error` as one line (or as the parser's usage message) and exits non-zero.
-    static func fail(_ error: any Error) -> Never {
-        switch error {
-        case let error as LaunchError:
-            StandardStreams.writeError("appattachctl: \(error.description)\n")
-            Glibc.exit(1)
-        case let error as AppAttachError:
-            StandardStreams.writeError("appattachctl: \(error.description)\n")
-            Glibc.exit(1)
-        default:
-            exit(withError: error)
-        }
-    }
+    static func fail(_ error: any Error) -> Never { exit(reporting: error) }
 }
 
 extension AppAttachCtl {
@@ -108,10 +90,4 @@ extension AppAttachCtl {
         }
         return true
     }
-}
-
-/// Flags shared by read commands.
-struct OutputOptions: ParsableArguments {
-    @Flag(name: .long, help: "Print machine-readable JSON instead of text.")
-    var json = false
 }

@@ -3,6 +3,7 @@ import Container
 import ControlProtocol
 import Foundation
 import Glibc
+import LinuxSystem
 
 /// `appattachctl launch PFN!AppId [--executable PATH] [ARGS...]`: what desktop entries run.
 struct LaunchAppCommand: ParsableCommand {
@@ -51,7 +52,7 @@ struct LaunchAppCommand: ParsableCommand {
 }
 
 /// Why an app could not be started.
-struct LaunchError: Error, CustomStringConvertible {
+struct LaunchError: AppAttachError {
     let description: String
     init(_ description: String) { self.description = description }
 }

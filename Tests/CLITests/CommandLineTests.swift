@@ -13,8 +13,9 @@ struct CommandLineTests {
     }()
 
     /// Runs the binary; returns exit status, standard output and standard error apart.
-    static func run(_ arguments: [String], as user: String? = nil) throws -> (status: Int32, out: String, err: String) {
+    static func run(_ arguments: [String], as user: String? = nil, environment: [String: String]? = nil) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
+        if let environment { p.environment = environment }
         if let user {
             p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
             p.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", binary] + arguments
@@ -37,6 +38,22 @@ struct CommandLineTests {
     @Test("the binary was built")
     func binaryExists() {
         #expect(access(Self.binary, X_OK) == 0, "\(Self.binary)")
+    }
+
+    @Test("the publishing commands run in appattach-tools, and a missing one is named")
+    func publishingCommandsHandOver() throws {
+        let tools = URL(fileURLWithPath: Self.binary).deletingLastPathComponent().appendingPathComponent("appattach-tools").path
+        #expect(access(tools, X_OK) == 0, "\(tools)")
+        let package = Self.fixtures + "/TestLinux.msix"
+        // `help inspect` and `inspect` both reach appattach-tools, whose usage still says appattachctl.
+        let help = try Self.run(["help", "inspect"])
+        #expect(help.status == 0 && help.out.contains("USAGE: appattachctl inspect"), "\(help)")
+        let inspected = try Self.run(["inspect", package])
+        #expect(inspected.status == 0 && inspected.out.contains("BestAppExtension"), "\(inspected)")
+
+        let missing = try Self.run(["inspect", package], environment: ["APPATTACH_TOOLS": "/nonexistent/appattach-tools"])
+        #expect(missing.status == 1)
+        #expect(missing.err == "appattachctl: inspect is run by appattach-tools, which is not installed (looked at /nonexistent/appattach-tools); install it beside appattachctl\n")
     }
 
     @Test("help lists every command")

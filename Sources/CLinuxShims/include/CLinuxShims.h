@@ -4,6 +4,7 @@
 #ifndef APPATTACH_CLINUXSHIMS_H
 #define APPATTACH_CLINUXSHIMS_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -89,4 +90,8 @@ int appattach_unshare(int flags);
 extern const int appattach_CLONE_NEWUSER;
 extern const int appattach_CLONE_NEWNS;
 
+
+/// pipe2(2) and pthread_setname_np(3), which glibc hides without _GNU_SOURCE.
+int appattach_pipe_cloexec(int fds[2]);
+int appattach_set_thread_name(pthread_t thread, const char *name);
 #endif

@@ -1,3 +1,4 @@
+import CommandSupport
 import ArgumentParser
 import Foundation
 import ShareCatalog
@@ -7,7 +8,7 @@ import ShareCatalog
 struct UploadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upload",
-        abstract: "Copy an image onto the MSIX share and record it in the share's catalog.",
+        abstract: PublishingCommands.abstract("upload"),
         discussion: """
             The image is checked first (it must be an image a host can stage), copied to \
             <share>/images/<name> under a temporary name, synced and renamed into place, and \

@@ -1,3 +1,4 @@
+import CommandSupport
 import ArgumentParser
 import Foundation
 import HostPool
@@ -6,7 +7,7 @@ import HostPool
 struct HostPoolCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hostpool",
-        abstract: "Check host-pool files.",
+        abstract: PublishingCommands.abstract("hostpool"),
         subcommands: [Check.self])
 
     /// `appattachctl hostpool check FILE`: validates a host-pool file and shows what it assigns.

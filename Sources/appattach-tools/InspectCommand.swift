@@ -1,3 +1,4 @@
+import CommandSupport
 import ArgumentParser
 import LinuxSystem
 
@@ -5,7 +6,7 @@ import LinuxSystem
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show what an MSIX package or an image holds.",
+        abstract: PublishingCommands.abstract("inspect"),
         discussion: """
             For a package (.msix, .appx): identity, family and full name, applications and the \
             extensions registration uses. For an image (VHDX, VHD, raw disk or filesystem): \

@@ -1,3 +1,4 @@
+import CommandSupport
 import ArgumentParser
 import Expand
 import Foundation
@@ -6,7 +7,7 @@ import Foundation
 struct ExpandCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "expand",
-        abstract: "Expand MSIX packages into an image for the MSIX share.",
+        abstract: PublishingCommands.abstract("expand"),
         discussion: """
             Each package is verified, unpacked into <root-directory>/<PackageFullName>/, made \
             root-owned and read-only with POSIX ACLs, and put into a filesystem (EROFS by default) \

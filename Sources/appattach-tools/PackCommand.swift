@@ -1,3 +1,4 @@
+import CommandSupport
 import ArgumentParser
 import MSIX
 
@@ -5,7 +6,7 @@ import MSIX
 struct PackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pack",
-        abstract: "Package a directory holding a Linux app as an MSIX.",
+        abstract: PublishingCommands.abstract("pack"),
         discussion: "Uses --manifest, or AppxManifest.xml in DIR, or writes a manifest from the identity options; a .desktop file in DIR supplies the display name, icon, MIME types and categories that are not given."
     )
 

@@ -7,12 +7,12 @@ import Glibc
 /// scan every conformance record of this (large, static) executable. `stage` and `destage`
 /// run in loops from scripts and session hooks, so their output goes out this way instead.
 /// Do not mix with `print` in one command: `print` buffers, these do not.
-enum StandardStreams {
+public enum StandardStreams {
     /// Writes `text` to standard output.
-    static func write(_ text: String) { write(text, to: STDOUT_FILENO) }
+    public static func write(_ text: String) { write(text, to: STDOUT_FILENO) }
 
     /// Writes `text` to standard error.
-    static func writeError(_ text: String) { write(text, to: STDERR_FILENO) }
+    public static func writeError(_ text: String) { write(text, to: STDERR_FILENO) }
 
     private static func write(_ text: String, to fd: Int32) {
         var text = text

@@ -1,3 +1,4 @@
+import CommandSupport
 import ArgumentParser
 import MSIX
 
@@ -5,7 +6,7 @@ import MSIX
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check MSIX packages against their block maps.",
+        abstract: PublishingCommands.abstract("verify"),
         discussion: "Checks the ZIP structure, that AppxBlockMap.xml lists exactly the payload files, the SHA-256 of every 64 KiB block, content types, and the signature's digests when signed. The PKCS#7 signature and its certificate chain are not checked."
     )
 

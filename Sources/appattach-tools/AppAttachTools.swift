@@ -1,0 +1,24 @@
+import ArgumentParser
+import CommandSupport
+
+/// `appattach-tools`: the commands that prepare and publish packages (see
+/// `PublishingCommands`). Admins run them as `appattachctl <command>`, which hands the command
+/// line over; the usage text says `appattachctl` for that reason.
+@main
+struct AppAttachTools: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "appattachctl",
+        abstract: "Package, expand, inspect and publish MSIX apps for Linux session hosts.",
+        subcommands: [
+            InspectCommand.self,
+            VerifyCommand.self,
+            PackCommand.self,
+            ExpandCommand.self,
+            UploadCommand.self,
+            HostPoolCommand.self,
+        ]
+    )
+
+    /// Parses the command line, runs the command, and turns errors into one line on stderr.
+    static func main() async { await runReportingErrors() }
+}
