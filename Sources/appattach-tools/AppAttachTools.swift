@@ -1,11 +1,12 @@
 import ArgumentParser
 import CommandSupport
+import Glibc
 
 /// `appattach-tools`: the commands that prepare and publish packages (see
 /// `PublishingCommands`). Admins run them as `appattachctl <command>`, which hands the command
 /// line over; the usage text says `appattachctl` for that reason.
 @main
-struct AppAttachTools: AsyncParsableCommand {
+struct AppAttachTools: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "appattachctl",
         abstract: "Package, expand, inspect and publish MSIX apps for Linux session hosts.",
@@ -20,5 +21,9 @@ struct AppAttachTools: AsyncParsableCommand {
     )
 
     /// Parses the command line, runs the command, and turns errors into one line on stderr.
-    static func main() async { await runReportingErrors() }
+    /// Synchronous on purpose, like `appattachctl` (see `ParsableCommand.runReportingErrors`).
+    static func main() {
+        runReportingErrors()
+        Glibc.exit(0)
+    }
 }

@@ -4,14 +4,14 @@ import Foundation
 import HostPool
 
 /// `appattachctl hostpool …`: work with host-pool files.
-struct HostPoolCommand: AsyncParsableCommand {
+struct HostPoolCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hostpool",
         abstract: PublishingCommands.abstract("hostpool"),
         subcommands: [Check.self])
 
     /// `appattachctl hostpool check FILE`: validates a host-pool file and shows what it assigns.
-    struct Check: AsyncParsableCommand {
+    struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Validate a host-pool file and show its packages and whom they are published to.",
             discussion: """
@@ -28,7 +28,7 @@ struct HostPoolCommand: AsyncParsableCommand {
 
         @OptionGroup var output: OutputOptions
 
-        func run() async throws {
+        func run() throws {
             let definition = try HostPoolDefinition.load(path: file)
             let report = try HostPoolReport(definition: definition, file: file, user: user)
             if output.json {

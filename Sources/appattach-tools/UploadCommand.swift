@@ -5,7 +5,7 @@ import ShareCatalog
 
 /// `appattachctl upload IMAGE --share PATH`: puts an image on the share and records it in the
 /// share's catalog.
-struct UploadCommand: AsyncParsableCommand {
+struct UploadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upload",
         abstract: PublishingCommands.abstract("upload"),
@@ -34,7 +34,7 @@ struct UploadCommand: AsyncParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
-    func run() async throws {
+    func run() throws {
         let result = try ImageUpload(share: share, replace: replace).run(image, name: name, packages: packages)
         if output.json {
             let encoder = JSONEncoder()

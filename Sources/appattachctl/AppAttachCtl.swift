@@ -1,18 +1,19 @@
 import ArgumentParser
 import CommandSupport
-import Dispatch
 import Glibc
 import LinuxSystem
 
 /// The process entry point: `stage IMAGE` and `destage TARGET` run synchronously, straight from
 /// `argv`, before anything else is set up; the publishing commands (`PublishingCommands`) are
-/// handed to `appattach-tools`; every other command line goes to the parser, in an
-/// asynchronous task on the main actor (what an `async` main would do).
+/// handed to `appattach-tools`; every other command line goes to the parser, and the command
+/// runs on the main thread.
 ///
-/// An `async` main starts the main task through the concurrency runtime and Dispatch before
-/// the first line of the command runs; `CommandLine.arguments` builds its array through generic
-/// code the runtime instantiates at first use. Each is a measurable part of a command that
-/// util-linux's `mount` finishes in under 2 ms, so the direct path avoids both.
+/// Every command here is synchronous, and the program has no `async` main on purpose: that
+/// would start the concurrency runtime and Dispatch before the first line of the command, and
+/// end the main thread with `pthread_exit`, whose unwinding of a static executable's stack
+/// costs 30–50 ms (the PAM hook runs at every sign-in, `launch` at every app start).
+/// `CommandLine.arguments` builds its array through generic code the runtime instantiates at
+/// first use, so the direct path reads `argv` itself.
 @main
 enum AppAttachCtlEntry {
     static func main() {
@@ -25,20 +26,17 @@ enum AppAttachCtlEntry {
         runParsed()
     }
 
-    /// Every other command line. Kept out of line: inlined, the compiler hoists the task's
+    /// Every other command line. Kept out of line: inlined, the compiler hoists the parser's
     /// type metadata lookups above the direct path, which then pays for them too.
     @inline(never)
     static func runParsed() -> Never {
-        Task { @MainActor in
-            await AppAttachCtl.main()
-            exit(0)
-        }
-        dispatchMain()
+        AppAttachCtl.runReportingErrors()
+        exit(0)
     }
 }
 
 /// `appattachctl`: the admin and user command line of appattach.
-struct AppAttachCtl: AsyncParsableCommand {
+struct AppAttachCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "appattachctl",
         abstract: "Package, expand, inspect and attach MSIX apps on Linux session hosts.",
@@ -59,9 +57,6 @@ struct AppAttachCtl: AsyncParsableCommand {
             PamHookCommand.self,
         ]
     )
-
-    /// Parses the command line, runs the command, and turns errors into one line on stderr.
-    static func main() async { await runReportingErrors() }
 
     /// Prints `error` as one line (or as the parser's usage message) and exits non-zero.
     static func fail(_ error: any Error) -> Never { exit(reporting: error) }
