@@ -123,6 +123,13 @@ public struct Stage: Sendable {
             offset: mapping.offset, sizeLimit: mapping.length, directIO: useDirectIO,
             blockSize: useDirectIO ? 4096 : 0, tag: StagingPaths.loopTag(id)))
         FaultInjection.pausePoint("stage-after-attach")
+        if device.directIO && mapping.filesystem == .ext4 {
+            // ext4's mount reads the superblock, the group descriptors and then the inode table
+            // one block at a time, each from the disk on a direct-I/O device: ask for the start
+            // of the filesystem in one go first (0.3–0.5 ms less per stage, measured). EROFS
+            // reads one or two blocks; it gains nothing.
+            device.prefetch(count: 128 << 10)
+        }
         do {
             try Mount.mountReadOnly(source: device.path, target: mountPoint, type: fsType, data: data)
         } catch {

@@ -52,6 +52,8 @@ enum Launcher {
             throw SystemCallError("chdir", request.packagePath)
         }
         let argv = ([request.program] + request.arguments).map { strdup($0) } + [nil]
+        // The app starts with no signal blocked, whatever started this launcher.
+        SignalMask.unblockAll()
         execv(request.program, argv)
         throw SystemCallError("exec", request.program)
     }

@@ -119,6 +119,46 @@ struct LauncherTests {
         #expect(!mounts.contains(f.root))
     }
 
+    /// Started with SIGTERM and SIGHUP blocked (as from a thread that blocks them), the app
+    /// still starts with none blocked: a blocked mask survives exec, and would keep the app from
+    /// being stopped at sign-out.
+    @Test func appStartsWithNoSignalBlocked() throws {
+        guard TestEnvironment.isRoot else { print("skipped: needs root (useradd, layers as the agent makes them)"); return }
+        let f = try Fixture()
+        mkdir(f.home, 0o700)
+        chown(f.home, f.uid, f.uid)
+        let output = f.root + "/launch.out"
+        // The app is a copy of grep, not a script: a shell clears the blocked set itself.
+        try FileManager.default.copyItem(atPath: "/usr/bin/grep", toPath: f.package + "/show-mask")
+        let words = ["setpriv", "--reuid=\(f.uid)", "--regid=\(f.uid)", "--init-groups", "env", "-i", "HOME=\(f.home)",
+                     "PATH=/usr/bin:/bin", "LAYERS=\(f.users)/\(f.uid)", "APPATTACH_CONTAINER=xdg", Self.launcher,
+                     "--users-directory", f.users, "\(Self.family)!Notes", f.package, "show-mask", "--",
+                     "^SigBlk", "/proc/self/status"]
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGTERM)
+        sigaddset(&blocked, SIGHUP)
+        posix_spawnattr_setsigmask(&attributes, &blocked)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = words.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        #expect(posix_spawnp(&pid, "setpriv", &actions, &attributes, argv, environ) == 0)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        let said = f.read(output) ?? ""
+        #expect(status == 0, "\(said)")
+        #expect(said.contains("SigBlk:\t0000000000000000"), "\(said)")
+    }
+
     @Test func environmentFallbackWhenAsked() throws {
         guard TestEnvironment.isRoot else { print("skipped: needs root (useradd, layers as the agent makes them)"); return }
         let f = try Fixture()
