@@ -49,10 +49,8 @@ struct Published<Name: PublishedName>: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
-        var words = ["appattachctl", Name.name] + arguments
-        var argv = words.map { strdup($0) } + [nil]
+        var argv = (["appattachctl", Name.name] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        words.removeAll()
         argv.withUnsafeMutableBufferPointer { PublishingTools.handOver(argc: Int32($0.count - 1), argv: $0.baseAddress!) }
     }
 }
