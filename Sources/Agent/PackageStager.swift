@@ -98,7 +98,7 @@ final class PackageStager {
         let image = outcome.image
         destagePending.remove(image.id)
         if case .staged = outcome {
-            journal.event(.imageStaged, "staged image \(image.id) from \(image.imagePath) on \(image.loopDevice ?? "a file-backed mount")",
+            journal.event(.imageStaged, "staged image \(image.id) from \(image.imagePath) \(image.loopDevice.map { "on \($0)" } ?? "straight from the file (no loop device)")",
                           record: .staged, .init(package: staged.map(\.fullName).joined(separator: " "), image: image.id,
                                                  duration: ContinuousClock.now - started))
         }

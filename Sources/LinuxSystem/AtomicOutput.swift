@@ -28,10 +28,14 @@ public final class AtomicOutput: @unchecked Sendable {
     }
 
     /// Syncs the data and renames the file to its final name, replacing any older file there.
-    public func commit() throws {
-        try file.sync()
+    /// With `durable` false it only renames: the file is still never seen half-written, even if
+    /// the process is killed, but a power loss may lose it. That is right for state that a
+    /// power loss ends anyway, such as a record of what is mounted.
+    public func commit(durable: Bool = true) throws {
+        if durable { try file.sync() }
         try retryingOnInterrupt("rename", finalPath) { rename(temporaryPath, finalPath) }
         committed = true
+        guard durable else { return }
         let (dir, _) = Self.split(finalPath)
         let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 { fsync(dfd); Glibc.close(dfd) }
@@ -67,10 +71,10 @@ public final class AtomicOutput: @unchecked Sendable {
 }
 
 extension AtomicOutput {
-    /// Writes `bytes` to `path` atomically (temporary file, fsync, rename).
-    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+    /// Writes `bytes` to `path` atomically (temporary file, fsync unless not `durable`, rename).
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644, durable: Bool = true) throws {
         let out = try AtomicOutput(finalPath: path, mode: mode)
         try out.file.write(bytes, at: 0)
-        try out.commit()
+        try out.commit(durable: durable)
     }
 }

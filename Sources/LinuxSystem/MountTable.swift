@@ -18,6 +18,27 @@ public struct MountEntry: Sendable, Equatable {
     public let filesystemType: String
     /// The mount source (`/dev/loop3`, or the file for a file-backed EROFS).
     public let source: String
+    /// The filesystem's own options (`ro,user_xattr,…,fsoffset=5242880`).
+    public var superOptions: [String] = []
+
+    public init(id: Int, parentID: Int, device: String, root: String, mountPoint: String, options: [String],
+                filesystemType: String, source: String, superOptions: [String] = []) {
+        self.id = id
+        self.parentID = parentID
+        self.device = device
+        self.root = root
+        self.mountPoint = mountPoint
+        self.options = options
+        self.filesystemType = filesystemType
+        self.source = source
+        self.superOptions = superOptions
+    }
+
+    /// The value of the filesystem option `name=value`, if it is set.
+    public func superOption(_ name: String) -> String? {
+        let prefix = name + "="
+        return superOptions.last { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+    }
 }
 
 /// The kernel's table of mounts, read from `/proc/self/mountinfo`: the truth about what is
@@ -42,7 +63,8 @@ public enum MountTable {
             return MountEntry(id: id, parentID: parent, device: fields[2],
                               root: unescape(fields[3]), mountPoint: unescape(fields[4]),
                               options: fields[5].split(separator: ",").map(String.init),
-                              filesystemType: fields[dash + 1], source: unescape(fields[dash + 2]))
+                              filesystemType: fields[dash + 1], source: unescape(fields[dash + 2]),
+                              superOptions: fields.count > dash + 3 ? fields[dash + 3].split(separator: ",").map(String.init) : [])
         }
     }
 

@@ -56,10 +56,15 @@ public struct Reconcile: Sendable {
                 let loop = LoopDeviceTable.read().first { $0.path == entry.source }
                 let path = loop?.backingFile ?? entry.source
                 let fs = ImageMapping.Filesystem(rawValue: entry.filesystemType) ?? .erofs
+                // A file-backed EROFS mount names its offset in the filesystem's options.
+                let offset = loop?.offset ?? entry.superOption("fsoffset").flatMap { UInt64($0) } ?? 0
+                // The image itself says the rest (the length, which a file-backed mount does not
+                // show), as long as it still maps to where the kernel has it.
+                let mapping = (try? ImageMapping.read(path)).flatMap { $0.offset == offset && $0.filesystem == fs ? $0 : nil }
+                    ?? ImageMapping(offset: offset, length: loop?.sizeLimit ?? 0, filesystem: fs,
+                                    blockSize: nil, isBareFilesystem: loop == nil && offset == 0)
                 record = StagedImage(
-                    id: id, imagePath: path,
-                    mapping: ImageMapping(offset: loop?.offset ?? 0, length: loop?.sizeLimit ?? 0, filesystem: fs,
-                                          blockSize: nil, isBareFilesystem: loop == nil),
+                    id: id, imagePath: path, mapping: mapping,
                     mountPoint: entry.mountPoint, loopDevice: loop?.path, packages: [])
                 repairs.append("recorded image \(id) found mounted without a record")
             }

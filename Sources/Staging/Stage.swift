@@ -1,9 +1,10 @@
 import Glibc
 import LinuxSystem
 
-/// Stages an image: maps the filesystem's bytes with a loop device (or mounts a bare EROFS
-/// file directly), mounts it `ro,nosuid,nodev` at `images/<image-id>`, and exposes each package
-/// at `packages/<PackageFullName>` with a read-only bind mount inside a gate directory (see
+/// Stages an image: mounts an EROFS filesystem straight from the image file where the kernel
+/// can, and otherwise maps the filesystem's bytes with a loop device; mounts it
+/// `ro,nosuid,nodev` at `images/<image-id>`, and exposes each package at
+/// `packages/<PackageFullName>` with a read-only bind mount inside a gate directory (see
 /// `StagingPaths`). Staging an image that is already staged finishes whatever is missing and says so.
 public struct Stage: Sendable {
     /// Where mounts and records go.
@@ -18,22 +19,35 @@ public struct Stage: Sendable {
     /// (the default: the image's pages are cached once, by the mounted filesystem, not a
     /// second time as the backing file's). `APPATTACH_LOOP_DIRECT_IO=0` turns it off.
     public let directIO: Bool
+    /// Whether EROFS is mounted from the image file itself, with no loop device, where the
+    /// kernel can (the default; see `mountFileBacked`). `APPATTACH_EROFS_FILE_BACKED=0` turns
+    /// it off, and every image then gets a loop device.
+    public let fileBackedEROFS: Bool
 
     public init(paths: StagingPaths = StagingPaths(), gateMode: mode_t = 0o755,
                 directIO: Bool = Stage.directIOFromEnvironment(),
+                fileBackedEROFS: Bool = Stage.fileBackedFromEnvironment(),
                 mapper: @escaping @Sendable (String) throws -> ImageMapping) {
         self.paths = paths
         self.gateMode = gateMode
         self.directIO = directIO
+        self.fileBackedEROFS = fileBackedEROFS
         self.mapper = mapper
     }
 
     /// The environment variable that turns direct I/O off (`0`, `no`, `false` or `off`).
     public static let directIOVariable = "APPATTACH_LOOP_DIRECT_IO"
+    /// The environment variable that turns file-backed EROFS mounts off (same values).
+    public static let fileBackedVariable = "APPATTACH_EROFS_FILE_BACKED"
 
     /// False when `APPATTACH_LOOP_DIRECT_IO` says so, true otherwise.
-    public static func directIOFromEnvironment() -> Bool {
-        guard let value = getenv(directIOVariable) else { return true }
+    public static func directIOFromEnvironment() -> Bool { switchFromEnvironment(directIOVariable) }
+
+    /// False when `APPATTACH_EROFS_FILE_BACKED` says so, true otherwise.
+    public static func fileBackedFromEnvironment() -> Bool { switchFromEnvironment(fileBackedVariable) }
+
+    private static func switchFromEnvironment(_ name: String) -> Bool {
+        guard let value = getenv(name) else { return true }
         switch String(cString: value).lowercased() {
         case "0", "no", "false", "off": return false
         default: return true
@@ -109,14 +123,8 @@ public struct Stage: Sendable {
         // ext4 images copied while mounted may want journal recovery, which a read-only device
         // cannot do; `noload` mounts them as they are.
         let data: String? = mapping.filesystem == .ext4 ? "noload" : nil
-        if mapping.isBareFilesystem && mapping.filesystem == .erofs {
-            // Kernels with EROFS_FS_BACKED_BY_FILE (6.12+) mount the file itself: no loop device.
-            do {
-                try Mount.mountReadOnly(source: path, target: mountPoint, type: "erofs")
-                return nil
-            } catch let error as SystemCallError where error.errno == ENOTBLK || error.errno == EINVAL {
-                // Older kernel: fall through to a loop device.
-            }
+        if fileBackedEROFS && mapping.filesystem == .erofs, try mountFileBacked(path: path, mapping: mapping, at: mountPoint) {
+            return nil
         }
         let useDirectIO = directIO && (mapping.blockSize ?? 0) >= 4096 && mapping.offset % 4096 == 0
         let device = try LoopDevice.attach(backingFile: path, .init(
@@ -138,6 +146,36 @@ public struct Stage: Sendable {
         }
         device.relinquish()
         return device.path
+    }
+
+    /// Mounts an EROFS filesystem straight from the image file, with no loop device: the
+    /// kernel's file-backed EROFS mount (6.12+), at the filesystem's offset inside a VHD/VHDX
+    /// or partition table with `fsoffset=` (6.16+), reading the file with direct I/O
+    /// (`directio`) when `directIO` is on, so that its pages are cached once, by EROFS. Returns
+    /// false when this kernel cannot (`ENOTBLK`, or `EINVAL` for an option it does not know),
+    /// and the caller then uses a loop device; any other error is the mount's own.
+    ///
+    /// A loop device limits reads to the filesystem's byte range; here the bound is EROFS's
+    /// own, within the same image file, so a damaged filesystem can reach no other file.
+    private func mountFileBacked(path: String, mapping: ImageMapping, at mountPoint: String) throws -> Bool {
+        let blockSize = UInt64(mapping.blockSize ?? 0)
+        guard mapping.offset == 0 || (blockSize > 0 && mapping.offset % blockSize == 0) else { return false }
+        var attempts: [[String]] = []
+        let offset = mapping.offset > 0 ? ["fsoffset=\(mapping.offset)"] : []
+        if directIO { attempts.append(offset + ["directio"]) }
+        // `directio` came after file-backed mounts (6.13): a 6.12 kernel refuses it but mounts
+        // a bare file without it. `fsoffset` came later still, so it needs no such retry.
+        if !directIO || mapping.offset == 0 { attempts.append(offset) }
+        for options in attempts {
+            do {
+                try Mount.mountReadOnly(source: path, target: mountPoint, type: "erofs",
+                                        data: options.isEmpty ? nil : options.joined(separator: ","))
+                return true
+            } catch let error as SystemCallError where error.errno == ENOTBLK || error.errno == EINVAL {
+                continue
+            }
+        }
+        return false
     }
 
     /// Bind-mounts every package of the mounted image that is not exposed yet, and writes the record.

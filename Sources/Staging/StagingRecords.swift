@@ -12,7 +12,9 @@ public struct StagingRecords: Sendable {
 
     /// Writes (or replaces) the record of `image`, and the link from its image path to its id.
     public func save(_ image: StagedImage) throws {
-        try AtomicOutput.write(StagingRecordJSON.encode(image), to: paths.record(image.id), mode: 0o600)
+        // Not synced: a record describes mounts, which a power loss takes away with it (and
+        // `/run` is a tmpfs on a host); the rename alone keeps it whole if the process dies.
+        try AtomicOutput.write(StagingRecordJSON.encode(image), to: paths.record(image.id), mode: 0o600, durable: false)
         try link(imagePath: image.imagePath, to: image.id)
     }
 

@@ -1,6 +1,7 @@
 import LinuxSystem
 
-/// What is staged on this host, read from the kernel (mountinfo and the loop devices in sysfs)
+/// What is staged on this host, read from the kernel (mountinfo, with a file-backed EROFS
+/// mount's offset and direct I/O in its options, and the loop devices in sysfs)
 /// and completed with the records for what the kernel does not know (which image file an EROFS
 /// file mount came from is in mountinfo; the share path behind a loop device is in sysfs).
 public struct StagingStatus: Sendable, Codable, Equatable {
@@ -43,8 +44,9 @@ public struct StagingStatus: Sendable, Codable, Equatable {
                 id: id, imagePath: record?.imagePath ?? loop?.backingFile ?? (entry.source.hasPrefix("/") ? entry.source : nil),
                 mountPoint: entry.mountPoint, filesystem: entry.filesystemType,
                 loopDevice: loop?.path, backingFile: loop?.backingFile ?? (loop == nil ? entry.source : nil),
-                offset: loop?.offset ?? record?.mapping.offset, size: loop?.sizeLimit ?? record?.mapping.length,
-                directIO: loop?.directIO, packages: packages))
+                offset: loop?.offset ?? entry.superOption("fsoffset").flatMap { UInt64($0) } ?? record?.mapping.offset,
+                size: loop?.sizeLimit ?? record?.mapping.length,
+                directIO: loop?.directIO ?? entry.superOptions.contains("directio"), packages: packages))
         }
         return StagingStatus(images: images)
     }
@@ -55,7 +57,7 @@ public struct StagingStatus: Sendable, Codable, Equatable {
         var lines: [String] = []
         for image in images {
             lines.append("image \(image.id)  \(image.imagePath ?? "?")")
-            let device = image.loopDevice.map { "\($0)\(image.directIO == true ? " (direct I/O)" : "")" } ?? "file-backed"
+            let device = (image.loopDevice.map { "\($0)" } ?? "the image file, no loop device") + (image.directIO == true ? " (direct I/O)" : "")
             lines.append("  mounted at \(image.mountPoint) (\(image.filesystem), ro) from \(device)")
             if let offset = image.offset, let size = image.size {
                 lines.append("  maps bytes \(offset)…\(offset + size) (\(size / 1_048_576) MiB)")

@@ -89,23 +89,28 @@ struct StageBenchmark: ParsableCommand {
         defer {
             for number in LoopDevice.existingNumbers().subtracting(devicesBefore) { try? LoopDevice.remove(number: number) }
         }
-        let rssBefore = residentKiB()
-        let stageAll = try timed {
-            for image in many { _ = try Stage(paths: paths, mapper: ImageMapping.read).run(image.path) }
-        }
-        let rssStaged = residentKiB()
-        let staged = StagingStatus.read(paths: paths).images.count
-        let destageAll = try timed {
-            for image in many { _ = try Destage(paths: paths).run(image.path) }
-        }
         print("")
         print("\(atOnce) images staged at once (EROFS in VHDX, \(virtualMegabytes) MiB each):")
-        printTable(["what", "value"], [
-            ["images staged", "\(staged)"],
-            ["stage all, total", "\(sec(stageAll)) s (\(ms(stageAll / Double(atOnce))) ms each)"],
-            ["destage all, total", "\(sec(destageAll)) s (\(ms(destageAll / Double(atOnce))) ms each)"],
-            ["process RSS before / with all staged", "\(rssBefore / 1024) MiB / \(rssStaged / 1024) MiB"],
-        ])
+        var atOnceRows: [[String]] = []
+        for fileBacked in [true, false] {
+            let how = fileBacked ? "from the files" : "on loop devices"
+            let rssBefore = residentKiB()
+            let stageAll = try timed {
+                for image in many { _ = try Stage(paths: paths, fileBackedEROFS: fileBacked, mapper: ImageMapping.read).run(image.path) }
+            }
+            let rssStaged = residentKiB()
+            let staged = StagingStatus.read(paths: paths).images
+            let destageAll = try timed {
+                for image in many { _ = try Destage(paths: paths).run(image.path) }
+            }
+            atOnceRows += [
+                ["\(how): images staged (of them on a loop device)", "\(staged.count) (\(staged.filter { $0.loopDevice != nil }.count))"],
+                ["\(how): stage all, total", "\(sec(stageAll)) s (\(ms(stageAll / Double(atOnce))) ms each)"],
+                ["\(how): destage all, total", "\(sec(destageAll)) s (\(ms(destageAll / Double(atOnce))) ms each)"],
+                ["\(how): process RSS before / with all staged", "\(rssBefore / 1024) MiB / \(rssStaged / 1024) MiB"],
+            ]
+        }
+        printTable(["what", "value"], atOnceRows)
         for image in many { unlink(image.path) }
     }
 
@@ -119,8 +124,30 @@ struct StageBenchmark: ParsableCommand {
 
     struct MadeImage { let path: String; let offset: UInt64; let size: UInt64 }
 
+    /// One way of staging: straight from the file or on a loop device, direct I/O or buffered.
+    struct Mode {
+        let fileBacked: Bool
+        let directIO: Bool
+
+        var name: String { "\(fileBacked ? "file-backed" : "loop device"), \(directIO ? "direct I/O" : "buffered")" }
+
+        /// The environment that makes `appattachctl` stage this way.
+        func apply() {
+            if directIO { unsetenv(Stage.directIOVariable) } else { setenv(Stage.directIOVariable, "0", 1) }
+            if fileBacked { unsetenv(Stage.fileBackedVariable) } else { setenv(Stage.fileBackedVariable, "0", 1) }
+        }
+
+        /// EROFS: from the file (the default), on a direct-I/O loop device, and from the file
+        /// buffered; ext4, which needs a block device: direct I/O (the default) and buffered.
+        static func all(for filesystem: String) -> [Mode] {
+            filesystem == "erofs"
+                ? [Mode(fileBacked: true, directIO: true), Mode(fileBacked: false, directIO: true), Mode(fileBacked: true, directIO: false)]
+                : [Mode(fileBacked: false, directIO: true), Mode(fileBacked: false, directIO: false)]
+        }
+    }
+
     /// Stages and destages fresh images of `filesystem` with each tool in turn: the library
-    /// (direct I/O, then buffered), util-linux, and `ctl` (direct I/O, then buffered).
+    /// and `ctl` in each `Mode`, and util-linux.
     private func measure(filesystem: String, condition: PageCache, paths: StagingPaths,
                          ctl: String?) throws -> [(String, Samples)] {
         let made = try makeImages(count: images, filesystem: filesystem, prefix: filesystem)
@@ -132,6 +159,7 @@ struct StageBenchmark: ParsableCommand {
             if steps.count <= index { steps.append((name, Samples())) }
             steps[index].1.add(seconds)
         }
+        let modes = Mode.all(for: filesystem)
         for image in made {
             var index = 0
             func step(_ name: String, _ body: () throws -> Void) throws {
@@ -139,24 +167,24 @@ struct StageBenchmark: ParsableCommand {
                 index += 1
             }
             func prepare() { if condition == .cold { Self.dropFromPageCache(image.path) } }
-            for directIO in [true, false] {
+            for mode in modes {
                 prepare()
-                let mode = directIO ? "direct I/O" : "buffered"
-                try step("Stage (library, \(mode))") { _ = try Stage(paths: paths, directIO: directIO, mapper: ImageMapping.read).run(image.path) }
-                try step(directIO ? "Destage (library)" : "Destage (library, buffered device)") { _ = try Destage(paths: paths).run(image.path) }
+                try step("Stage (library, \(mode.name))") {
+                    _ = try Stage(paths: paths, directIO: mode.directIO, fileBackedEROFS: mode.fileBacked, mapper: ImageMapping.read).run(image.path)
+                }
+                try step("Destage (library, \(mode.name))") { _ = try Destage(paths: paths).run(image.path) }
             }
             prepare()
             let options = "loop,ro,nosuid,nodev,offset=\(image.offset),sizelimit=\(image.size)"
             try step("mount -o loop (util-linux)") { try spawnAndWait(["mount", "-t", filesystem, "-o", options, image.path, mountPoint]) }
             try step("umount (util-linux)") { try spawnAndWait(["umount", mountPoint]) }
             guard let ctl else { continue }
-            for directIO in [true, false] {
+            for mode in modes {
                 prepare()
-                if !directIO { setenv(Stage.directIOVariable, "0", 1) }
-                defer { unsetenv(Stage.directIOVariable) }
-                let mode = directIO ? "direct I/O" : "buffered"
-                try step("appattachctl stage (\(mode))") { try spawnAndWait([ctl, "stage", image.path]) }
-                try step(directIO ? "appattachctl destage" : "appattachctl destage (buffered device)") { try spawnAndWait([ctl, "destage", image.path]) }
+                mode.apply()
+                defer { Mode(fileBacked: true, directIO: true).apply() }
+                try step("appattachctl stage (\(mode.name))") { try spawnAndWait([ctl, "stage", image.path]) }
+                try step("appattachctl destage (\(mode.name))") { try spawnAndWait([ctl, "destage", image.path]) }
             }
         }
         return steps

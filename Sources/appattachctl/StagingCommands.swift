@@ -34,7 +34,7 @@ struct StageCommand: ParsableCommand {
         let staged = outcome.image
         var text: String
         switch outcome {
-        case .staged: text = "staged \(staged.imagePath) as image \(staged.id) on \(staged.loopDevice ?? "a file-backed mount")\n"
+        case .staged: text = "staged \(staged.imagePath) as image \(staged.id) \(staged.loopDevice.map { "on \($0)" } ?? "straight from the file (no loop device)")\n"
         case .alreadyStaged: text = "already staged: \(staged.imagePath) is image \(staged.id)\n"
         }
         for package in staged.packages { text += "  \(package.fullName) at \(package.mountPoint)\n" }

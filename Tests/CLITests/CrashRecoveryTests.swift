@@ -37,11 +37,14 @@ struct CrashRecoveryTests {
     }
 
     /// Starts `appattachctl stage`, waits until it pauses at `point`, and kills it with SIGKILL.
-    func killStage(at point: String) throws {
+    /// `loopDevice` makes it map the EROFS image with a loop device even where the kernel
+    /// could mount the file itself.
+    func killStage(at point: String, loopDevice: Bool = false) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
         p.arguments = ["stage", image]
         p.environment = ["APPATTACH_PAUSE_AT": point, "APPATTACH_RUNTIME_DIRECTORY": runtime, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
+        if loopDevice { p.environment?["APPATTACH_EROFS_FILE_BACKED"] = "0" }
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
@@ -69,9 +72,11 @@ struct CrashRecoveryTests {
     @Test("killed between attach and mount: the kernel frees the device; the next stage works")
     func killedAfterAttach() throws {
         defer { cleanUp() }
-        try killStage(at: "stage-after-attach")
+        try killStage(at: "stage-after-attach", loopDevice: true)
         #expect(waitFor { devices().isEmpty }, "autoclear detaches a device whose only opener died")
         #expect(mounts().isEmpty)
+        setenv("APPATTACH_EROFS_FILE_BACKED", "0", 1)
+        defer { unsetenv("APPATTACH_EROFS_FILE_BACKED") }
         let r = try ctl(["stage", image])
         #expect(r.status == 0, "\(r.err)")
         #expect(devices().count == 1)
@@ -79,15 +84,21 @@ struct CrashRecoveryTests {
         #expect(waitFor { devices().isEmpty })
     }
 
-    @Test("killed after the image mount: status finishes the stage; destage leaves nothing")
-    func killedAfterMount() throws {
+    @Test("killed after the image mount: status finishes the stage; destage leaves nothing",
+          arguments: [false, true])
+    func killedAfterMount(loopDevice: Bool) throws {
         defer { cleanUp() }
-        try killStage(at: "stage-after-mount")
+        try killStage(at: "stage-after-mount", loopDevice: loopDevice)
         #expect(mounts().count == 1, "the image is mounted, its package not yet exposed")
+        if !loopDevice && TestEnvironment.hasFileBackedEROFSAtOffset {
+            #expect(devices().isEmpty, "EROFS inside the VHDX is mounted from the file itself")
+        }
         let status = try ctl(["status"])
         #expect(status.status == 0, "\(status.err)")
         #expect(status.out.contains("repaired: recorded image"), "\(status.out)")
         #expect(status.out.contains("repaired: exposed 1 package"), "\(status.out)")
+        // The offset comes back from the kernel: the loop device's, or the mount's `fsoffset`.
+        #expect(status.out.contains("maps bytes 5242880…"), "\(status.out)")
         #expect(mounts().count == 2)
         let again = try ctl(["stage", image])
         #expect(again.out.contains("already staged"), "\(again.out)")

@@ -16,15 +16,37 @@ import TestSupport
 struct StagingFormatsTests {
     static let fixture = TestEnvironment.msixFixtures + "/TestLinux.msix"
 
-    /// Stages `image`, checks the package is exposed and readable, destages, checks nothing is left.
+    /// Stages `image`, checks the package is exposed and readable and how the filesystem is
+    /// mapped, destages, checks nothing is left. An EROFS image is staged twice: straight from
+    /// the file where the kernel can (`fsoffset=` for one inside a container), and on a loop
+    /// device.
     func stageAndDestage(_ host: ScratchHost, _ image: String) throws {
-        let staged = try Stage(paths: host.paths, mapper: ImageMapping.read).run(image).image
-        #expect(staged.packages.count == 1)
-        let manifest = try #require(staged.packages.first).mountPoint + "/AppxManifest.xml"
-        #expect(FileManager.default.contents(atPath: manifest)?.isEmpty == false)
-        _ = try Destage(paths: host.paths).run(image)
-        #expect(host.mounts.isEmpty)
-        #expect(waitUntil { host.loopDevices.isEmpty })
+        for fileBacked in [true, false] {
+            let staged = try Stage(paths: host.paths, fileBackedEROFS: fileBacked, mapper: ImageMapping.read).run(image).image
+            #expect(staged.packages.count == 1)
+            let manifest = try #require(staged.packages.first).mountPoint + "/AppxManifest.xml"
+            #expect(FileManager.default.contents(atPath: manifest)?.isEmpty == false)
+            let mount = try #require(try MountTable.read().last { $0.mountPoint == staged.mountPoint })
+            // `fsoffset` must be a multiple of the EROFS block size (a dynamic VHD's first block
+            // is not), else the filesystem gets a loop device.
+            let aligned = staged.mapping.offset % UInt64(staged.mapping.blockSize ?? 4096) == 0
+            if staged.mapping.filesystem == .erofs && fileBacked && aligned && TestEnvironment.hasFileBackedEROFSAtOffset {
+                #expect(staged.loopDevice == nil && host.loopDevices.isEmpty, "EROFS is mounted from the file itself")
+                #expect(mount.source == staged.imagePath)
+                #expect(mount.superOption("fsoffset") == (staged.mapping.offset > 0 ? "\(staged.mapping.offset)" : nil))
+                #expect(mount.superOptions.contains("directio"))
+                let status = try #require(StagingStatus.read(paths: host.paths).images.first)
+                #expect(status.offset == staged.mapping.offset && status.directIO == true && status.loopDevice == nil)
+            } else {
+                let device = try #require(staged.loopDevice)
+                #expect(mount.source == device)
+                #expect(host.loopDevices.map(\.offset) == [staged.mapping.offset])
+            }
+            _ = try Destage(paths: host.paths).run(image)
+            #expect(host.mounts.isEmpty)
+            #expect(waitUntil { host.loopDevices.isEmpty })
+            if staged.mapping.filesystem != .erofs { break }
+        }
     }
 
     @Test("images written by expand stage and destage",

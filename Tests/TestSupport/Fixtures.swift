@@ -23,6 +23,22 @@ public enum TestEnvironment {
     /// True when loop devices can be attached (root and `/dev/loop-control`).
     public static var hasLoopDevices: Bool { isRoot && access("/dev/loop-control", R_OK | W_OK) == 0 }
 
+    /// True when the running kernel is at least `major.minor` (from `uname -r`).
+    public static func kernelAtLeast(_ major: Int, _ minor: Int) -> Bool {
+        var name = utsname()
+        uname(&name)
+        let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        guard parts.count == 2 else { return false }
+        return (parts[0], parts[1]) >= (major, minor)
+    }
+
+    /// True when EROFS can be mounted from a regular file at an offset inside it (`fsoffset=`,
+    /// Linux 6.16, with `EROFS_FS_BACKED_BY_FILE`): staging then needs no loop device for EROFS.
+    public static var hasFileBackedEROFSAtOffset: Bool {
+        kernelAtLeast(6, 16) && ((try? String(contentsOfFile: "/proc/filesystems", encoding: .utf8)) ?? "").contains("erofs")
+    }
+
     /// True when `tool` is found on PATH.
     public static func hasTool(_ tool: String) -> Bool {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin:/usr/sbin:/sbin"
