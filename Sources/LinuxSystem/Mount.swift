@@ -81,9 +81,22 @@ public enum Mount {
 
     /// Unmounts `target`. Never lazily: a busy mount (`EBUSY`) is an error the caller must
     /// handle, because it means something still runs from it.
+    ///
+    /// A mount can also be busy for a moment only: when another thread of this process starts a
+    /// program just as this one has a directory of the mount open (as `isBusy` does), the child
+    /// holds a copy of that descriptor until its `exec` closes it. So `EBUSY` is tried again a
+    /// few times, over about 60 ms, before it is reported.
     public static func unmount(_ target: String) throws {
+        var delay: UInt32 = 2_000
+        var retries = 5
         while umount2(target, Int32(UMOUNT_NOFOLLOW)) != 0 {
             if errno == EINTR { continue }
+            if errno == EBUSY && retries > 0 {
+                retries -= 1
+                usleep(delay)
+                delay *= 2
+                continue
+            }
             throw SystemCallError("umount", target)
         }
     }
