@@ -23,15 +23,20 @@ public struct Stage: Sendable {
     /// kernel can (the default; see `mountFileBacked`). `APPATTACH_EROFS_FILE_BACKED=0` turns
     /// it off, and every image then gets a loop device.
     public let fileBackedEROFS: Bool
+    /// Whether an image file seen before, unchanged, is staged with what was learnt then
+    /// (`MappingCache`) instead of reading its container, partition table and superblock again.
+    public let remembersMappings: Bool
 
     public init(paths: StagingPaths = StagingPaths(), gateMode: mode_t = 0o755,
                 directIO: Bool = Stage.directIOFromEnvironment(),
                 fileBackedEROFS: Bool = Stage.fileBackedFromEnvironment(),
+                remembersMappings: Bool = true,
                 mapper: @escaping @Sendable (String) throws -> ImageMapping) {
         self.paths = paths
         self.gateMode = gateMode
         self.directIO = directIO
         self.fileBackedEROFS = fileBackedEROFS
+        self.remembersMappings = remembersMappings
         self.mapper = mapper
     }
 
@@ -71,9 +76,22 @@ public struct Stage: Sendable {
     public func run(_ imagePath: String) throws -> Outcome {
         guard geteuid() == 0 else { throw StagingError("\(imagePath): staging needs root") }
         let path = try Self.canonical(imagePath)
+        return try run(path: path, remembered: remembersMappings)
+    }
+
+    private func run(path: String, remembered useCache: Bool) throws -> Outcome {
         let file = try OpenFile.openForReading(path)
-        let mapping = try mapper(path)
-        let id = try ImageID.compute(file: file, mapping: mapping)
+        let identity = try file.identity()
+        let cache = MappingCache(paths: paths)
+        let remembered = useCache ? cache.lookup(path, identity: identity) : nil
+        let mapping: ImageMapping
+        let id: String
+        if let remembered {
+            (mapping, id) = (remembered.mapping, remembered.id)
+        } else {
+            mapping = try mapper(path)
+            id = try ImageID.compute(file: file, mapping: mapping)
+        }
         try Self.makeDirectory(paths.runtime, mode: 0o755)
         try Self.makeDirectory(paths.images, mode: 0o700)
         try Self.makeDirectory(paths.packages, mode: 0o755)
@@ -95,10 +113,18 @@ public struct Stage: Sendable {
         try Self.makeDirectory(mountPoint, mode: 0o700)
         let loopDevice: String?
         do {
-            loopDevice = try mountFilesystem(path: path, mapping: mapping, at: mountPoint, id: id)
+            loopDevice = try mountFilesystem(path: path, file: file, mapping: mapping, at: mountPoint, id: id)
         } catch {
             rmdir(mountPoint)
+            if remembered != nil {
+                // What was remembered does not mount: forget it and read the image again.
+                cache.remove(path)
+                return try run(path: path, remembered: false)
+            }
             throw error
+        }
+        if remembered == nil && remembersMappings {
+            cache.store(path, .init(identity: identity, mapping: mapping, id: id))
         }
         FaultInjection.pausePoint("stage-after-mount")
         let image = StagedImage(id: id, imagePath: path, mapping: mapping, mountPoint: mountPoint,
@@ -118,12 +144,12 @@ public struct Stage: Sendable {
     }
 
     /// Mounts the filesystem and returns the loop device used, if any.
-    private func mountFilesystem(path: String, mapping: ImageMapping, at mountPoint: String, id: String) throws -> String? {
+    private func mountFilesystem(path: String, file: OpenFile, mapping: ImageMapping, at mountPoint: String, id: String) throws -> String? {
         let fsType = mapping.filesystem.rawValue
         // ext4 images copied while mounted may want journal recovery, which a read-only device
         // cannot do; `noload` mounts them as they are.
         let data: String? = mapping.filesystem == .ext4 ? "noload" : nil
-        if fileBackedEROFS && mapping.filesystem == .erofs, try mountFileBacked(path: path, mapping: mapping, at: mountPoint) {
+        if fileBackedEROFS && mapping.filesystem == .erofs, try mountFileBacked(path: path, file: file, mapping: mapping, at: mountPoint) {
             return nil
         }
         let useDirectIO = directIO && (mapping.blockSize ?? 0) >= 4096 && mapping.offset % 4096 == 0
@@ -157,9 +183,14 @@ public struct Stage: Sendable {
     ///
     /// A loop device limits reads to the filesystem's byte range; here the bound is EROFS's
     /// own, within the same image file, so a damaged filesystem can reach no other file.
-    private func mountFileBacked(path: String, mapping: ImageMapping, at mountPoint: String) throws -> Bool {
+    private func mountFileBacked(path: String, file: OpenFile, mapping: ImageMapping, at mountPoint: String) throws -> Bool {
         let blockSize = UInt64(mapping.blockSize ?? 0)
         guard mapping.offset == 0 || (blockSize > 0 && mapping.offset % blockSize == 0) else { return false }
+        // EROFS reads its metadata (superblock, inodes, directories) through the image file's
+        // page cache even with `directio`, one block at a time as the mount and the package
+        // search need it: ask for the start of the filesystem, where mkfs.erofs puts them, in
+        // one go first.
+        file.willNeed(count: min(mapping.length, Self.metadataPrefetch), at: mapping.offset)
         var attempts: [[String]] = []
         let offset = mapping.offset > 0 ? ["fsoffset=\(mapping.offset)"] : []
         if directIO { attempts.append(offset + ["directio"]) }
@@ -177,6 +208,9 @@ public struct Stage: Sendable {
         }
         return false
     }
+
+    /// How much of the start of a filesystem is asked for before it is mounted.
+    static let metadataPrefetch: UInt64 = 128 << 10
 
     /// Bind-mounts every package of the mounted image that is not exposed yet, and writes the record.
     func expose(_ image: StagedImage) throws -> StagedImage {

@@ -21,6 +21,8 @@ public struct StagingPaths: Sendable, Equatable {
     public var gates: String { runtime + "/gates" }
     /// Records of staged images: `staged/<image-id>.json`.
     public var records: String { runtime + "/staged" }
+    /// What staging learnt about each image file it has read (`MappingCache`); root-only.
+    public var mappings: String { runtime + "/mappings" }
 
     public func imageMountPoint(_ id: String) -> String { images + "/" + id }
     /// The gate of a package, whose mode and access list decide who may enter it.
