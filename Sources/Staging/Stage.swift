@@ -197,6 +197,9 @@ public struct Stage: Sendable {
         // `directio` came after file-backed mounts (6.13): a 6.12 kernel refuses it but mounts
         // a bare file without it. `fsoffset` came later still, so it needs no such retry.
         if !directIO || mapping.offset == 0 { attempts.append(offset) }
+        // A kernel without file-backed EROFS (before 6.12, or built without it) refuses the
+        // mount; tests stand in for one with `APPATTACH_REFUSE_AT=erofs-file-mount`.
+        if FaultInjection.refuses("erofs-file-mount") { return false }
         for options in attempts {
             do {
                 try Mount.mountReadOnly(source: path, target: mountPoint, type: "erofs",

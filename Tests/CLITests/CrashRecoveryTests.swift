@@ -108,6 +108,30 @@ struct CrashRecoveryTests {
     }
 }
 
+extension CrashRecoveryTests {
+    @Test("a kernel that refuses to mount EROFS from the file gets a loop device instead")
+    func fallsBackToLoopDevice() throws {
+        defer { cleanUp() }
+        let env = ["APPATTACH_REFUSE_AT": "erofs-file-mount", "APPATTACH_RUNTIME_DIRECTORY": runtime,
+                   "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
+        let r = try CommandLineTests.run(["stage", image], environment: env)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains(" on /dev/loop"), "\(r.out)")
+        #expect(devices().count == 1)
+        let status = try ctl(["status"])
+        #expect(status.out.contains("from /dev/loop") && status.out.contains("(direct I/O)"), "\(status.out)")
+        #expect(try ctl(["destage", image]).status == 0)
+        #expect(waitFor { devices().isEmpty })
+        if TestEnvironment.hasFileBackedEROFSAtOffset {
+            // Staged again where nothing refuses: from the file, with its remembered mapping.
+            let again = try ctl(["stage", image])
+            #expect(again.out.contains("straight from the file (no loop device)"), "\(again.out)")
+            #expect(devices().isEmpty)
+            #expect(try ctl(["destage", image]).status == 0)
+        }
+    }
+}
+
 func waitFor(_ condition: () -> Bool) -> Bool {
     for _ in 0..<200 {
         if condition() { return true }
