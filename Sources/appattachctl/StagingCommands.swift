@@ -10,9 +10,10 @@ struct StageCommand: ParsableCommand {
         commandName: "stage",
         abstract: "Stage an image: map it read-only, mount it, expose its packages (root).",
         discussion: """
-            The image is mounted ro,nosuid,nodev at /run/appattach/images/<image-id> and each \
-            package at /run/appattach/packages/<PackageFullName>. Staging a staged image again \
-            changes nothing and says so.
+            The image is mounted ro,nosuid,nodev at /run/appattach/images/<image-id> (EROFS \
+            straight from the file where the kernel allows it, otherwise on a loop device) and \
+            each package at /run/appattach/packages/<PackageFullName>. Staging a staged image \
+            again changes nothing and says so.
             """)
 
     @Argument(help: ArgumentHelp("A VHDX, VHD or EROFS image.", valueName: "image"))
@@ -74,7 +75,7 @@ struct DestageCommand: ParsableCommand {
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show staged images and packages: loop device, backing file, mount point, size.")
+        abstract: "Show staged images and packages: backing file and loop device if any, mount point, size.")
 
     @OptionGroup var output: OutputOptions
 

@@ -127,8 +127,8 @@ struct HelpTextTests {
           -h, --help              Show help information.
         """#,
         "status": #"""
-        OVERVIEW: Show staged images and packages: loop device, backing file, mount
-        point, size.
+        OVERVIEW: Show staged images and packages: backing file and loop device if any,
+        mount point, size.
 
         USAGE: appattachctl status [--json]
 
