@@ -144,10 +144,10 @@ let package = Package(
         .testTarget(name: "HostPoolTests", dependencies: ["HostPool", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "ShareCatalogTests", dependencies: ["ShareCatalog", "DiskImage", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "StateStoreTests", dependencies: [
-            "StateStore", .product(name: "GRDB", package: "GRDB.swift"),
+            "StateStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "AgentTests", dependencies: [
-            "Agent", "ControlProtocol", "HostPool", "LinuxSystem", "StateStore",
+            "Agent", "ControlProtocol", "HostPool", "LinuxSystem", "StateStore", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "TestSupport", dependencies: ["LinuxSystem"], path: "Tests/TestSupport"),

@@ -3,13 +3,13 @@ import Foundation
 import Glibc
 import LinuxSystem
 import Testing
+import TestSupport
 
 @Suite("control socket")
 struct ControlSocketTests {
     @Test("a request line goes out, the peer's uid comes from the kernel, the reply decodes; errors carry their name")
     func roundTrip() throws {
-        let dir = NSTemporaryDirectory() + "appattach-socket-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = TestEnvironment.makeTemporaryDirectory("socket")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/" + ControlMethod.interface
         let listener = try UnixListener(path: path, mode: 0o666)

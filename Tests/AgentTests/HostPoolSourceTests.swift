@@ -1,11 +1,13 @@
 import Foundation
 import HostPool
 import Testing
+import TestSupport
 @testable import Agent
 
 @Suite("host-pool file polling")
 struct HostPoolSourceTests {
-    let share = NSTemporaryDirectory() + "appattach-pool-\(UUID().uuidString)"
+    /// A scratch share of the test's own, which the test removes.
+    let share = TestEnvironment.makeTemporaryDirectory("pool")
 
     func write(_ text: String) throws {
         try FileManager.default.createDirectory(atPath: share + "/hostpools", withIntermediateDirectories: true)
@@ -45,6 +47,7 @@ struct HostPoolSourceTests {
 
     @Test("a missing file is refused once; the agent keeps what it had")
     func missing() {
+        defer { try? FileManager.default.removeItem(atPath: share) }
         var source = HostPoolSource(share: share, pool: "pool1")
         guard case .rejected = source.check() else { Issue.record("a missing file is a problem"); return }
         guard case .unchanged = source.check() else { Issue.record("and it is reported once"); return }

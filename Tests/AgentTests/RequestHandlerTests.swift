@@ -5,6 +5,7 @@ import HostPool
 import Logging
 import StateStore
 import Testing
+import TestSupport
 @testable import Agent
 @testable import LinuxSystem
 
@@ -13,7 +14,7 @@ import Testing
 /// the way the event loop does. Nothing is staged and no host-pool file is there unless a
 /// test writes one, so none of it needs root; only acting as a second user does.
 final class AgentUnderTest {
-    let directory = NSTemporaryDirectory() + "appattach-requests-\(UUID().uuidString)"
+    let directory = TestEnvironment.makeTemporaryDirectory("requests")
     let core: AgentCore
     let server: ControlServer
     private var connections: AsyncStream<ControlConnection>.Iterator
@@ -21,17 +22,29 @@ final class AgentUnderTest {
     init() throws {
         let config = HostConfig(share: .init(path: directory + "/share"), pool: "pool1",
                                 stateDirectory: directory + "/state", runtimeDirectory: directory + "/run")
-        try FileManager.default.createDirectory(atPath: config.runtimeDirectory, withIntermediateDirectories: true)
         // Traversable by the second user, like /run/appattach.
         chmod(directory, 0o755)
         let settings = AgentSettings(config: config, configPath: directory + "/appattach.toml")
         let logger = Logger(label: "appattachd-test") { _ in SwiftLogNoOpLogHandler() }
-        core = AgentCore(settings: settings, database: try StateDatabase.open(directory: config.stateDirectory), logger: logger)
+        let database: StateDatabase
+        do {
+            try FileManager.default.createDirectory(atPath: config.runtimeDirectory, withIntermediateDirectories: true)
+            database = try StateDatabase.open(directory: config.stateDirectory)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+        core = AgentCore(settings: settings, database: database, logger: logger)
         // As at the agent's start: no host-pool file on the share, so none is in force.
         core.refreshHostPool()
         let (stream, input) = AsyncStream.makeStream(of: ControlConnection.self)
         connections = stream.makeAsyncIterator()
-        server = try ControlServer(path: settings.socketPath, logger: logger) { input.yield($0) }
+        do {
+            server = try ControlServer(path: settings.socketPath, logger: logger) { input.yield($0) }
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
         server.start()
     }
 
@@ -128,7 +141,7 @@ struct RequestHandlerTests {
         #expect(badLimit.contains(ControlErrorName.invalidParameter.rawValue), "\(badLimit)")
     }
 
-    @Test("register and deregister: a user only for themselves, root for anyone; unknown users named")
+    @Test("register and deregister: a user only for themselves; unknown users named")
     func registerPermissions() async throws {
         let agent = try AgentUnderTest()
         let user = try AgentUnderTest.userAccount()
@@ -155,11 +168,12 @@ struct RequestHandlerTests {
             _ = try await agent.call(.register, RegisterParameters(user: "appattach-no-such-user", wait: true), reply: UserRegistrationReply.self)
         }
         #expect(unknown == .noSuchUser)
+    }
 
-        guard geteuid() == 0 else {
-            print("skipped: root registering another user (the test does not run as root)")
-            return
-        }
+    @Test("root may register and deregister another user", .enabled(if: TestEnvironment.isRoot, "needs root: root acts for nobody"))
+    func rootRegistersAnotherUser() async throws {
+        let agent = try AgentUnderTest()
+        let user = try AgentUnderTest.userAccount()
         let forUser = await errorName {
             _ = try await agent.call(.register, RegisterParameters(user: user.name, wait: true), reply: UserRegistrationReply.self)
         }
@@ -202,16 +216,21 @@ struct RequestHandlerTests {
         }
     }
 
-    @Test("status and history: root sees everyone's, a user only their own")
-    func statusAndHistory() async throws {
-        let agent = try AgentUnderTest()
-        let user = try AgentUnderTest.userAccount()
+    /// Records "event 0" and "event 2" for `user`, "event 1" for another uid.
+    static func recordThreeEvents(in agent: AgentUnderTest, user: UserAccount) throws {
         let otherUID: UInt32 = user.uid == 0 ? 4_000_000 : 0
         let start = Date()
         for (offset, uid) in [user.uid, otherUID, user.uid].enumerated() {
             try agent.core.database.record(EventRecord(time: start + Double(offset), kind: .registered, uid: uid,
                                                        package: "Demo.App\(offset)_1.0.0.0_neutral__8wekyb3d8bbwe", message: "event \(offset)"))
         }
+    }
+
+    @Test("status and history: a user sees only their own")
+    func statusAndHistory() async throws {
+        let agent = try AgentUnderTest()
+        let user = try AgentUnderTest.userAccount()
+        try Self.recordThreeEvents(in: agent, user: user)
         let own = try await agent.call(.history, HistoryParameters(limit: 100), as: .user, reply: HistoryReply.self)
         #expect(own.events.map(\.message) == ["event 0", "event 2"])
         let last = try await agent.call(.history, HistoryParameters(limit: 1), as: .user, reply: HistoryReply.self)
@@ -220,11 +239,13 @@ struct RequestHandlerTests {
         let status = try await agent.call(.status, StatusParameters(), as: .user, reply: StatusReply.self)
         #expect(status.stagedImages == 0 && status.registrations.isEmpty)
         #expect(status.hostPoolProblem != nil, "no host-pool file: the status says so")
+    }
 
-        guard geteuid() == 0 else {
-            print("skipped: root's view of everyone's history (the test does not run as root)")
-            return
-        }
+    @Test("root's history holds everyone's events, and those of no user", .enabled(if: TestEnvironment.isRoot, "needs root: root's view"))
+    func rootSeesEveryonesHistory() async throws {
+        let agent = try AgentUnderTest()
+        let user = try AgentUnderTest.userAccount()
+        try Self.recordThreeEvents(in: agent, user: user)
         let all = try await agent.call(.history, HistoryParameters(limit: nil), reply: HistoryReply.self)
         #expect(all.events.filter { $0.kind == "registered" }.map(\.message) == ["event 0", "event 1", "event 2"])
         #expect(all.events.contains { $0.kind == "hostpool-rejected" && $0.uid == nil }, "events of no user are root's to see")

@@ -8,16 +8,17 @@ import TestSupport
 /// The layer's life cycle with real accounts, as the user: made and restored, pushed into the
 /// profile atomically, leftovers of a cut-short push removed, overlay details kept, and links
 /// the user planted never followed.
-@Suite(.serialized, .enabled(if: TestEnvironment.isRoot && TestEnvironment.hasTool("useradd") && TestEnvironment.hasTool("setpriv")
-                                 && TestEnvironment.hasTool("setfattr") && TestEnvironment.hasTool("getfattr"),
-                             "needs root, useradd, setpriv and setfattr/getfattr (attr) to make test users and overlay details"))
+@Suite("app data layers with real accounts (root: users)", .serialized, .tags(.makesUsers),
+       .enabled(if: TestEnvironment.isRoot && TestEnvironment.hasTool("useradd") && TestEnvironment.hasTool("setpriv")
+                    && TestEnvironment.hasTool("setfattr") && TestEnvironment.hasTool("getfattr"),
+                "needs root, useradd, setpriv and setfattr/getfattr (attr) to make test users and overlay details"))
 final class AppDataStoreTests {
     let pfn = "Contoso.Notes_8wekyb3d8bbwe"
     let root: String
     let store: AppDataStore
 
     init() {
-        root = TestEnvironment.makeTemporaryDirectory("appattach-appdata")
+        root = TestEnvironment.makeTemporaryDirectory("appdata")
         chmod(root, 0o755)
         store = AppDataStore(usersDirectory: root + "/users", files: UserFiles())
     }
@@ -144,8 +145,10 @@ final class AppDataStoreTests {
 
     @Test("links in the layer or the profile to /etc/shadow or another user's home are copied as links, never followed; a FIFO is skipped")
     func linksNotFollowed() throws {
-        let alice = try user(), bob = try user()
-        defer { alice.remove(); bob.remove() }
+        let alice = try user()
+        defer { alice.remove() }
+        let bob = try user()
+        defer { bob.remove() }
         try bob.shell("echo secret > diary && chmod 644 diary")
         _ = try store.prepareLayer(for: alice.account, packageFamilyName: pfn)
         try alice.shell("""
@@ -199,8 +202,10 @@ final class AppDataStoreTests {
 
     @Test("another user can neither list nor read a user's layer or profile copy")
     func otherUsersLockedOut() throws {
-        let alice = try user(), mallory = try user()
-        defer { alice.remove(); mallory.remove() }
+        let alice = try user()
+        defer { alice.remove() }
+        let mallory = try user()
+        defer { mallory.remove() }
         _ = try store.prepareLayer(for: alice.account, packageFamilyName: pfn)
         try alice.shell("echo private > '\(layer(alice))/config/upper/token' && chmod 644 '\(layer(alice))/config/upper/token'")
         for path in ["\(root)/users/\(alice.account.uid)", layer(alice), layer(alice) + "/config/upper/token"] {

@@ -3,16 +3,18 @@ import Foundation
 import Testing
 
 @Suite struct AppScopeNameTests {
-    @Test func escapesLikeSystemdEscape() throws {
-        let samples = ["Centennial-Coffee_8wekyb3d8bbwe!App", ".hidden!x", "Café App 1.0"]
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-escape") else {
-            print("skipped: systemd-escape is not installed; checking fixed answers only")
-            #expect(AppScopeName.escape(samples[0]) == "Centennial\\x2dCoffee_8wekyb3d8bbwe\\x21App")
-            return
-        }
-        for sample in samples {
+    static let samples = ["Centennial-Coffee_8wekyb3d8bbwe!App", ".hidden!x", "Café App 1.0"]
+    static let systemdEscape = "/usr/bin/systemd-escape"
+
+    @Test func escapesToFixedAnswers() {
+        #expect(AppScopeName.escape(Self.samples[0]) == "Centennial\\x2dCoffee_8wekyb3d8bbwe\\x21App")
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: systemdEscape), "needs systemd-escape (systemd)"))
+    func escapesLikeSystemdEscape() throws {
+        for sample in Self.samples {
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-escape")
+            process.executableURL = URL(fileURLWithPath: Self.systemdEscape)
             process.arguments = ["--", sample]
             let pipe = Pipe()
             process.standardOutput = pipe

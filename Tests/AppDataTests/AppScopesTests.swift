@@ -2,12 +2,12 @@ import AppData
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
-/// `AppScopes` on a real cgroup2 tree: scopes laid out as a user manager lays them out, under a
-/// throwaway cgroup of the test's own, with a real process moved into one of them.
-@Suite(.serialized) struct AppScopesTests {
+/// What this host's cgroup2 tree allows, probed once.
+enum Cgroup2 {
     /// Where cgroup2 is mounted and writable (unified or hybrid hierarchy); nil when not root.
-    static let cgroup2Root: String? = {
+    static let root: String? = {
         guard getuid() == 0 else { return nil }
         for root in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
         where access(root + "/cgroup.procs", W_OK) == 0 && FileManager.default.fileExists(atPath: root + "/cgroup.controllers") {
@@ -16,58 +16,87 @@ import Testing
         return nil
     }()
 
-    @Test("a scope counts while it holds a process; cgroup.kill ends it; other packages' and empty scopes do not count")
-    func runningAndKilled() throws {
-        guard let cgroup2 = Self.cgroup2Root else {
-            print("skipped: needs root and a writable cgroup2 hierarchy")
-            return
-        }
-        let root = "\(cgroup2)/appattach-test-\(getpid())"
-        let uid: UInt32 = 4242
-        let slice = AppScopeName.appSliceDirectory(uid: uid, cgroupRoot: root)
-        let family = "Demo-App_abc", other = "Other_abc"
-        let busy = slice + "/" + AppScopeName.make(packageFamilyName: family, appId: "Main", random: "00000001")
-        let idle = slice + "/" + AppScopeName.make(packageFamilyName: family, appId: "Main", random: "00000002")
-        let foreign = slice + "/" + AppScopeName.make(packageFamilyName: other, appId: "Main", random: "00000003")
+    /// True when cgroups have `cgroup.kill` (Linux 5.14).
+    static let hasKill = TestEnvironment.kernelAtLeast(5, 14)
+}
+
+/// `AppScopes` on a real cgroup2 tree: scopes laid out as a user manager lays them out, under a
+/// throwaway cgroup of the test's own, with a real process moved into one of them.
+@Suite("app scopes on a real cgroup2 tree (root: cgroups)", .serialized, .tags(.makesCgroups),
+       .enabled(if: Cgroup2.root != nil, "needs root and a writable cgroup2 hierarchy"))
+struct AppScopesTests {
+    static let uid: UInt32 = 4242
+    static let family = "Demo-App_abc", other = "Other_abc"
+
+    /// A user's app slice with three scopes below `appattach-test-<pid>` in the cgroup2 tree,
+    /// and a process (`sleep`) in `busy`; `deinit` ends the process and removes the cgroups.
+    final class ScratchScopes {
+        let root: String
+        let slice: String
+        let busy: String, idle: String, foreign: String
         let child = Process()
-        defer {
-            if child.isRunning { kill(child.processIdentifier, SIGKILL); child.waitUntilExit() }
-            // Leaves first: a cgroup directory goes only when it has no children and no process.
-            for dir in [busy, idle, foreign, slice, (slice as NSString).deletingLastPathComponent,
-                        ((slice as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent,
-                        (((slice as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent,
-                        root] {
-                rmdir(dir)
+
+        init(cgroup2: String) throws {
+            root = "\(cgroup2)/appattach-test-\(getpid())"
+            slice = AppScopeName.appSliceDirectory(uid: AppScopesTests.uid, cgroupRoot: root)
+            busy = slice + "/" + AppScopeName.make(packageFamilyName: AppScopesTests.family, appId: "Main", random: "00000001")
+            idle = slice + "/" + AppScopeName.make(packageFamilyName: AppScopesTests.family, appId: "Main", random: "00000002")
+            foreign = slice + "/" + AppScopeName.make(packageFamilyName: AppScopesTests.other, appId: "Main", random: "00000003")
+            for dir in [busy, idle, foreign] {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             }
         }
-        for dir in [busy, idle, foreign] {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        }
-        let scopes = AppScopes(cgroupRoot: root)
-        #expect(scopes.running(uid: uid, packageFamilyName: family).isEmpty, "no process yet")
 
-        child.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        child.arguments = ["600"]
-        try child.run()
-        try "\(child.processIdentifier)\n".write(toFile: busy + "/cgroup.procs", atomically: false, encoding: .utf8)
-        #expect(scopes.running(uid: uid, packageFamilyName: family) == [busy])
-        #expect(scopes.running(uid: uid, packageFamilyName: other).isEmpty)
-        #expect(scopes.running(uid: uid + 1, packageFamilyName: family).isEmpty, "another user's manager is not there")
-
-        guard FileManager.default.fileExists(atPath: busy + "/cgroup.kill") else {
-            print("skipped the stop: no cgroup.kill (Linux before 5.14)")
-            return
+        /// Starts the process and moves it into `busy`.
+        func startProcess() throws {
+            child.executableURL = URL(fileURLWithPath: "/bin/sleep")
+            child.arguments = ["600"]
+            try child.run()
+            try "\(child.processIdentifier)\n".write(toFile: busy + "/cgroup.procs", atomically: false, encoding: .utf8)
         }
-        try scopes.kill(busy)
-        child.waitUntilExit()
-        #expect(child.terminationReason == .uncaughtSignal && child.terminationStatus == SIGKILL)
+
+        deinit {
+            if child.isRunning { kill(child.processIdentifier, SIGKILL); child.waitUntilExit() }
+            // Leaves first: a cgroup directory goes only when it has no children and no process.
+            var dirs = [busy, idle, foreign]
+            var dir = slice
+            while dir.hasPrefix(root) {
+                dirs.append(dir)
+                dir = (dir as NSString).deletingLastPathComponent
+            }
+            for dir in dirs { rmdir(dir) }
+        }
+    }
+
+    @Test("a scope counts while it holds a process; other packages' and empty scopes do not count")
+    func running() throws {
+        let scratch = try ScratchScopes(cgroup2: try #require(Cgroup2.root))
+        let scopes = AppScopes(cgroupRoot: scratch.root)
+        #expect(scopes.running(uid: Self.uid, packageFamilyName: Self.family).isEmpty, "no process yet")
+        try scratch.startProcess()
+        #expect(scopes.running(uid: Self.uid, packageFamilyName: Self.family) == [scratch.busy])
+        #expect(scopes.running(uid: Self.uid, packageFamilyName: Self.other).isEmpty)
+        #expect(scopes.running(uid: Self.uid + 1, packageFamilyName: Self.family).isEmpty, "another user's manager is not there")
+    }
+
+    @Test("cgroup.kill ends a scope's processes; a scope gone already is not an error",
+          .enabled(if: Cgroup2.hasKill, "needs cgroup.kill (Linux 5.14)"))
+    func killed() throws {
+        let scratch = try ScratchScopes(cgroup2: try #require(Cgroup2.root))
+        let scopes = AppScopes(cgroupRoot: scratch.root)
+        try scratch.startProcess()
+        #expect(scopes.running(uid: Self.uid, packageFamilyName: Self.family) == [scratch.busy])
+        try #require(FileManager.default.fileExists(atPath: scratch.busy + "/cgroup.kill"))
+        try scopes.kill(scratch.busy)
+        scratch.child.waitUntilExit()
+        #expect(scratch.child.terminationReason == .uncaughtSignal && scratch.child.terminationStatus == SIGKILL)
         // The kernel updates cgroup.events once the process is reaped.
-        var left = scopes.running(uid: uid, packageFamilyName: family)
+        var left = scopes.running(uid: Self.uid, packageFamilyName: Self.family)
         for _ in 0..<50 where !left.isEmpty {
             usleep(10_000)
-            left = scopes.running(uid: uid, packageFamilyName: family)
+            left = scopes.running(uid: Self.uid, packageFamilyName: Self.family)
         }
         #expect(left.isEmpty)
-        try scopes.kill(slice + "/app-appattach-gone.scope")  // gone already: not an error
+        try scopes.kill(scratch.slice + "/app-appattach-gone.scope")  // gone already: not an error
     }
 }

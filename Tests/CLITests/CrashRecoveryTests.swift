@@ -5,18 +5,25 @@ import TestSupport
 
 /// `kill -9` of `appattachctl stage` at its worst moments, then recovery by the next command:
 /// no loop device of ours left without a mount, no mount without its record.
-@Suite("crash recovery", .serialized,
+@Suite("crash recovery (root: loop devices, mounts)", .serialized, .tags(.attachesLoopDevices, .mounts),
        .enabled(if: TestEnvironment.hasLoopDevices, "needs root and /dev/loop-control"),
        .enabled(if: TestEnvironment.hasTool("mkfs.erofs"), "needs mkfs.erofs"))
 struct CrashRecoveryTests {
-    let dir = TestEnvironment.makeTemporaryDirectory("appattach-crash")
+    let dir = TestEnvironment.makeTemporaryDirectory("crash")
     var runtime: String { dir + "/run" }
     var image: String { dir + "/app.vhdx" }
 
+    /// Makes the image; each test removes the directory in `cleanUp()`, and it is removed here
+    /// if the image cannot be made.
     init() throws {
-        let r = try CommandLineTests.run(["expand", TestEnvironment.msixFixtures + "/TestLinux.msix", "-o", dir + "/app.vhdx",
-                                          "--root-directory", "apps"])
-        try #require(r.status == 0, "\(r.err)")
+        do {
+            let r = try CommandLineTests.run(["expand", TestEnvironment.msixFixtures + "/TestLinux.msix", "-o", dir + "/app.vhdx",
+                                              "--root-directory", "apps"])
+            try #require(r.status == 0, "\(r.err)")
+        } catch {
+            try? FileManager.default.removeItem(atPath: dir)
+            throw error
+        }
     }
 
     /// Loop devices whose backing file is this test's image.

@@ -45,7 +45,7 @@ struct HostPoolCommandTests {
 
     @Test("--user shows what a user gets, resolved through NSS on this machine")
     func user() throws {
-        let dir = TestEnvironment.makeTemporaryDirectory("appattach-cli")
+        let dir = TestEnvironment.makeTemporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "[[package]]\nimage = \"images/a.vhdx\"\nname = \"Contoso.App_8wekyb3d8bbwe\"\nusers = [\"root\"]\n"
             .write(toFile: dir + "/p.toml", atomically: false, encoding: .utf8)
@@ -59,7 +59,7 @@ struct HostPoolCommandTests {
 
     @Test("a bad file exits non-zero with one line naming file and line")
     func invalid() throws {
-        let dir = TestEnvironment.makeTemporaryDirectory("appattach-cli")
+        let dir = TestEnvironment.makeTemporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "[[package]]\nimage = \"images/a.vhdx\"\nname = \"Contoso.App_8wekyb3d8bbwe\"\nregistration = \"eager\"\n"
             .write(toFile: dir + "/pool1.toml", atomically: false, encoding: .utf8)
@@ -71,7 +71,7 @@ struct HostPoolCommandTests {
 
     @Test("upload prints what it did; a refused image exits non-zero with one line")
     func upload() throws {
-        let dir = TestEnvironment.makeTemporaryDirectory("appattach-cli")
+        let dir = TestEnvironment.makeTemporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir + "/share", withIntermediateDirectories: true)
         var bytes = [UInt8](repeating: 0x5A, count: 64 << 10)

@@ -14,12 +14,8 @@ enum ImageFixtures {
         return output
     }
 
-    /// True when every tool is installed; otherwise prints why the test is skipped.
-    static func have(_ tools: String..., for test: String) -> Bool {
-        let missing = tools.filter { !TestEnvironment.hasTool($0) }
-        if !missing.isEmpty { print("skipping \(test): \(missing.joined(separator: ", ")) not installed") }
-        return missing.isEmpty
-    }
+    /// True when every tool is installed: for `.enabled(if:)` traits.
+    static func have(_ tools: String...) -> Bool { tools.allSatisfy(TestEnvironment.hasTool) }
 
     /// A directory tree with a few files, some of them large enough to span many blocks.
     static func makeSourceTree(in dir: String) throws -> String {

@@ -6,15 +6,23 @@ import TestSupport
 /// Images that must be refused: dirty VHDX log, unknown required region or metadata item,
 /// truncation, bad checksums. Each refusal is one line naming the file.
 @Suite struct RefusalTests {
-    /// A fresh fixed image of ours around a small EROFS, in a directory the caller removes.
-    static func makeImage(_ format: ContainerFormat) throws -> (dir: String, path: String)? {
-        guard ImageFixtures.have("mkfs.erofs", for: "refusal tests") else { return nil }
+    /// What `makeImage` needs: for the tests that use it.
+    static let canMakeImage = ImageFixtures.have("mkfs.erofs")
+
+    /// A fresh fixed image of ours around a small EROFS, in a directory the caller removes
+    /// (removed here if making the image fails).
+    static func makeImage(_ format: ContainerFormat) throws -> (dir: String, path: String) {
         let dir = TestEnvironment.makeTemporaryDirectory()
-        let fs = try ImageFixtures.makeErofs(in: dir)
-        let path = dir + "/image.\(format.rawValue)"
-        try ImageFixtures.copy(fs, path)
-        _ = try DiskImageWriter.wrapFilesystem(at: path, format: format)
-        return (dir, path)
+        do {
+            let fs = try ImageFixtures.makeErofs(in: dir)
+            let path = dir + "/image.\(format.rawValue)"
+            try ImageFixtures.copy(fs, path)
+            _ = try DiskImageWriter.wrapFilesystem(at: path, format: format)
+            return (dir, path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: dir)
+            throw error
+        }
     }
 
     /// Expects `inspect` to refuse `path` with a message containing `words`.
@@ -29,8 +37,9 @@ import TestSupport
         try VHDXHeader(decoding: try ImageFixtures.bytes(path, FileRange(offset: offset, size: 4096)))
     }
 
-    @Test func dirtyLogInCurrentHeaderIsRefused() throws {
-        guard let (dir, path) = try Self.makeImage(.vhdx) else { return }
+    @Test(.enabled(if: canMakeImage, "needs mkfs.erofs"))
+    func dirtyLogInCurrentHeaderIsRefused() throws {
+        let (dir, path) = try Self.makeImage(.vhdx)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let h1 = try Self.readHeader(path, at: VHDXLayout.header1Offset)
         let h2 = try Self.readHeader(path, at: VHDXLayout.header2Offset)
@@ -51,8 +60,9 @@ import TestSupport
         Self.expectRefused(path, "log needs replay")
     }
 
-    @Test func unknownRequiredRegionIsRefusedAndOptionalOneIgnored() throws {
-        guard let (dir, path) = try Self.makeImage(.vhdx) else { return }
+    @Test(.enabled(if: canMakeImage, "needs mkfs.erofs"))
+    func unknownRequiredRegionIsRefusedAndOptionalOneIgnored() throws {
+        let (dir, path) = try Self.makeImage(.vhdx)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // Room for the extra region: one more MiB at the end of the file.
         let size = try ImageFixtures.fileSize(path)
@@ -71,8 +81,9 @@ import TestSupport
         Self.expectRefused(path, "unknown required region")
     }
 
-    @Test func unknownRequiredMetadataItemIsRefused() throws {
-        guard let (dir, path) = try Self.makeImage(.vhdx) else { return }
+    @Test(.enabled(if: canMakeImage, "needs mkfs.erofs"))
+    func unknownRequiredMetadataItemIsRefused() throws {
+        let (dir, path) = try Self.makeImage(.vhdx)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var table = try ImageFixtures.bytes(path, FileRange(offset: WrapPlan.vhdxMetadataOffset, size: 65536))
         let count = Int(table.le16(10))
@@ -86,8 +97,9 @@ import TestSupport
         Self.expectRefused(path, "unknown required metadata item")
     }
 
-    @Test func repeatedMetadataItemIsRefused() throws {
-        guard let (dir, path) = try Self.makeImage(.vhdx) else { return }
+    @Test(.enabled(if: canMakeImage, "needs mkfs.erofs"))
+    func repeatedMetadataItemIsRefused() throws {
+        let (dir, path) = try Self.makeImage(.vhdx)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var table = try ImageFixtures.bytes(path, FileRange(offset: WrapPlan.vhdxMetadataOffset, size: 65536))
         let count = Int(table.le16(10))
@@ -100,8 +112,9 @@ import TestSupport
         Self.expectRefused(path, "appears twice")
     }
 
-    @Test func payloadBlockInsideTheImagesOwnStructuresIsRefused() throws {
-        guard let (dir, path) = try Self.makeImage(.vhdx) else { return }
+    @Test(.enabled(if: canMakeImage, "needs mkfs.erofs"))
+    func payloadBlockInsideTheImagesOwnStructuresIsRefused() throws {
+        let (dir, path) = try Self.makeImage(.vhdx)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var entry = [UInt8](repeating: 0, count: 8)
         entry.putLE64(VHDXBAT.entry(state: 6, fileOffset: WrapPlan.vhdxMetadataOffset), at: 0)
@@ -112,9 +125,9 @@ import TestSupport
         Self.expectRefused(path, "impossible file offset")
     }
 
-    @Test(arguments: ContainerFormat.allCases)
+    @Test(.enabled(if: canMakeImage, "needs mkfs.erofs"), arguments: ContainerFormat.allCases)
     func truncatedImagesAreRefused(format: ContainerFormat) throws {
-        guard let (dir, path) = try Self.makeImage(format) else { return }
+        let (dir, path) = try Self.makeImage(format)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let size = try ImageFixtures.fileSize(path)
         try ImageFixtures.sh(["truncate", "-s", "\(size - (1 << 20))", path])
@@ -128,8 +141,8 @@ import TestSupport
         }
     }
 
-    @Test func truncatedDynamicVHDIsRefused() throws {
-        guard ImageFixtures.have("qemu-img", for: "truncated dynamic VHD") else { return }
+    @Test(.enabled(if: ImageFixtures.have("qemu-img"), "needs qemu-img"))
+    func truncatedDynamicVHDIsRefused() throws {
         let dir = TestEnvironment.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/dyn.vhd"
@@ -139,8 +152,9 @@ import TestSupport
         Self.expectRefused(path, "truncated")
     }
 
-    @Test func badVHDFooterChecksumIsRefused() throws {
-        guard let (dir, path) = try Self.makeImage(.vhd) else { return }
+    @Test(.enabled(if: canMakeImage, "needs mkfs.erofs"))
+    func badVHDFooterChecksumIsRefused() throws {
+        let (dir, path) = try Self.makeImage(.vhd)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let footerOffset = try ImageFixtures.fileSize(path) - 512
         var footer = try ImageFixtures.bytes(path, FileRange(offset: footerOffset, size: 512))
@@ -149,8 +163,9 @@ import TestSupport
         Self.expectRefused(path, "VHD footer checksum")
     }
 
-    @Test func vhdxHeaderAndRegionTableCopiesStandInForEachOther() throws {
-        guard let (dir, path) = try Self.makeImage(.vhdx) else { return }
+    @Test(.enabled(if: canMakeImage, "needs mkfs.erofs"))
+    func vhdxHeaderAndRegionTableCopiesStandInForEachOther() throws {
+        let (dir, path) = try Self.makeImage(.vhdx)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let garbage = [UInt8](repeating: 0xA5, count: 64)
         // One damaged header or region table: the other copy is used.
@@ -165,8 +180,9 @@ import TestSupport
         Self.expectRefused(path, "no valid VHDX header")
     }
 
-    @Test func damagedPrimaryGPTFallsBackToBackupAndBothDamagedIsRefused() throws {
-        guard let (dir, path) = try Self.makeImage(.vhd) else { return }
+    @Test(.enabled(if: canMakeImage, "needs mkfs.erofs"))
+    func damagedPrimaryGPTFallsBackToBackupAndBothDamagedIsRefused() throws {
+        let (dir, path) = try Self.makeImage(.vhd)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let layout = try DiskImageReader.inspect(path)
         // Primary entry array (LBA 2) damaged: the backup at the end is used.
@@ -181,16 +197,16 @@ import TestSupport
         let dir = TestEnvironment.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let empty = dir + "/empty.vhdx"
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        try #require(FileManager.default.createFile(atPath: empty, contents: Data()))
         Self.expectRefused(empty, "empty file")
         #expect(throws: (any Error).self) { try DiskImageReader.inspect(dir + "/missing.vhdx") }
     }
 
     /// Single-byte corruption anywhere in the structures of our VHDX and VHD: the reader either
     /// reads the image or refuses it with a `DiskImageError`; it never traps or reads out of bounds.
-    @Test(arguments: ContainerFormat.allCases)
+    @Test(.enabled(if: canMakeImage, "needs mkfs.erofs"), arguments: ContainerFormat.allCases)
     func corruptStructuresNeverCrashTheReader(format: ContainerFormat) throws {
-        guard let (dir, path) = try Self.makeImage(format) else { return }
+        let (dir, path) = try Self.makeImage(format)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let layout = try DiskImageReader.inspect(path)
         let fileSize = try ImageFixtures.fileSize(path)

@@ -14,7 +14,7 @@ struct ExpandTests {
     @Test("EROFS file holds exactly the package payload", arguments: validFixtures)
     func erofsContentsMatchThePackage(fixture: String) throws {
         let dir = TestEnvironment.makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { TestEnvironment.removeTemporaryDirectory(dir) }
         let package = TestEnvironment.msixFixtures + "/" + fixture
         let image = dir + "/out.erofs"
         let result = try Expand(ExpandOptions(packages: [package], output: image, format: .erofs)).run()
@@ -34,11 +34,12 @@ struct ExpandTests {
     }
 
     @Test("VHDX and VHD pass qemu-img check and hold the filesystem at the reported offset",
-          .enabled(if: TestEnvironment.hasTool("qemu-img"), "needs qemu-img"),
+          .enabled(if: TestEnvironment.hasTool("qemu-img") && TestEnvironment.hasTool("vhdiinfo"),
+                   "needs qemu-img and vhdiinfo (libvhdi-utils): the VHD case checks with vhdiinfo"),
           arguments: [ImageFormat.vhdx, .vhd])
     func containersAreValid(format: ImageFormat) throws {
         let dir = TestEnvironment.makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { TestEnvironment.removeTemporaryDirectory(dir) }
         let package = TestEnvironment.msixFixtures + "/CentennialCoffee.appx"
         let image = dir + "/out.\(format.rawValue)"
         let result = try Expand(ExpandOptions(packages: [package], output: image, format: format,
@@ -51,7 +52,7 @@ struct ExpandTests {
             #expect(check.status == 0, "qemu-img check: \(check.output)")
             let info = try TestEnvironment.run(["qemu-img", "info", "--output=json", image])
             #expect(info.output.contains("\"format\": \"vhdx\""), "\(info.output)")
-        } else if TestEnvironment.hasTool("vhdiinfo") {
+        } else {
             let info = try TestEnvironment.run(["vhdiinfo", image])
             #expect(info.status == 0 && info.output.contains("Fixed"), "vhdiinfo: \(info.output)")
         }
@@ -80,7 +81,7 @@ struct ExpandTests {
     @Test("a package with a bad block leaves nothing behind")
     func badBlockLeavesNothing() throws {
         let dir = TestEnvironment.makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { TestEnvironment.removeTemporaryDirectory(dir) }
         let image = dir + "/bad.vhdx"
         #expect(throws: (any Error).self) {
             try Expand(ExpandOptions(packages: [TestEnvironment.msixFixtures + "/invalid/Invalid_Bad_Block.msix"],
@@ -92,7 +93,7 @@ struct ExpandTests {
     @Test("two packages with the same full name are refused")
     func duplicatePackagesRefused() throws {
         let dir = TestEnvironment.makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { TestEnvironment.removeTemporaryDirectory(dir) }
         let package = TestEnvironment.msixFixtures + "/TestLinux.msix"
         #expect(throws: ExpandError.self) {
             try Expand(ExpandOptions(packages: [package, package], output: dir + "/x.vhdx")).run()
@@ -103,7 +104,7 @@ struct ExpandTests {
     @Test("several packages go into one image")
     func severalPackages() throws {
         let dir = TestEnvironment.makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { TestEnvironment.removeTemporaryDirectory(dir) }
         let packages = ["TestLinux.msix", "existingPackage.msix"].map { TestEnvironment.msixFixtures + "/" + $0 }
         let image = dir + "/two.erofs"
         let result = try Expand(ExpandOptions(packages: packages, output: image, format: .erofs)).run()

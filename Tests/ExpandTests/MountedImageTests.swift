@@ -7,7 +7,7 @@ import TestSupport
 
 /// Expanded images mounted for real (util-linux `mount -o loop` at the offset our writer reports),
 /// then compared with the package and checked for ownership, modes and ACLs.
-@Suite("expand: mounted", .serialized,
+@Suite("expand: mounted (root: loop devices, mounts)", .serialized, .tags(.attachesLoopDevices, .mounts),
        .enabled(if: TestEnvironment.hasLoopDevices, "needs root and /dev/loop-control"),
        .enabled(if: TestEnvironment.hasTool("mkfs.erofs") && TestEnvironment.hasTool("getfacl"),
                 "needs mkfs.erofs and getfacl"))

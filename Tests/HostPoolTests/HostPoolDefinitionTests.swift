@@ -42,7 +42,7 @@ struct HostPoolDefinitionTests {
 
     @Test("load by share and pool names the file relative to the share")
     func loadFromShare() throws {
-        let share = TestEnvironment.makeTemporaryDirectory("appattach-hostpool")
+        let share = TestEnvironment.makeTemporaryDirectory("hostpool")
         defer { try? FileManager.default.removeItem(atPath: share) }
         try FileManager.default.createDirectory(atPath: share + "/hostpools", withIntermediateDirectories: true)
         try "[[package]]\nimage = \"images/a.vhdx\"\nname = \"Contoso.App_8wekyb3d8bbwe\"\nregistration = \"eager\"\n"
@@ -144,7 +144,7 @@ struct HostPoolDefinitionTests {
         var bytes = Array((Self.entry + "users = [\"").utf8)
         bytes += [0xC3, 0x28]
         bytes += Array("\"]\n".utf8)
-        let path = TestEnvironment.makeTemporaryDirectory("appattach-hostpool") + "/p.toml"
+        let path = TestEnvironment.makeTemporaryDirectory("hostpool") + "/p.toml"
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         #expect(throws: ConfigurationError(file: "p.toml", line: 4, message: "is not valid UTF-8 text")) {

@@ -5,7 +5,8 @@ import LinuxSystem
 import Testing
 import TestSupport
 
-/// A user and two groups created for one test with `useradd`/`groupadd`, removed afterwards.
+/// A user and three groups (`aat…`) created for one test with `useradd`/`groupadd`; `deinit`
+/// removes them, also when making one of them failed.
 final class ScratchAccounts {
     let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
     var user: String { "aat\(suffix)" }
@@ -26,7 +27,7 @@ final class ScratchAccounts {
     }
 }
 
-@Suite("assignment resolution through NSS", .serialized,
+@Suite("assignment resolution through NSS (root: users, groups)", .serialized, .tags(.makesUsers),
        .enabled(if: TestEnvironment.isRoot, "needs root to create a test user and groups"),
        .enabled(if: TestEnvironment.hasTool("useradd") && TestEnvironment.hasTool("groupadd"), "needs useradd and groupadd"))
 struct SystemAccountTests {

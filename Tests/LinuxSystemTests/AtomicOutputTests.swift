@@ -8,7 +8,7 @@ import TestSupport
 struct AtomicOutputTests {
     @Test("a committed file appears whole under its name, durable or not, and no temporary file stays", arguments: [true, false])
     func commit(durable: Bool) throws {
-        let dir = TestEnvironment.makeTemporaryDirectory("appattach-atomic")
+        let dir = TestEnvironment.makeTemporaryDirectory("atomic")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/record.json"
         try AtomicOutput.write(Array("old".utf8), to: path, mode: 0o600, durable: durable)
@@ -21,7 +21,7 @@ struct AtomicOutputTests {
 
     @Test("output released without commit leaves nothing")
     func discard() throws {
-        let dir = TestEnvironment.makeTemporaryDirectory("appattach-atomic")
+        let dir = TestEnvironment.makeTemporaryDirectory("atomic")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         do {
             let out = try AtomicOutput(finalPath: dir + "/half", mode: 0o644)

@@ -6,7 +6,7 @@ import TestSupport
 
 /// Real loop devices: attach with an offset, mount, relinquish, unmount, and check that
 /// autoclear released the device.
-@Suite("loop devices", .serialized,
+@Suite("loop devices (root: loop devices, mounts)", .serialized, .tags(.attachesLoopDevices, .mounts),
        .enabled(if: TestEnvironment.hasLoopDevices, "needs root and /dev/loop-control"),
        .enabled(if: TestEnvironment.hasTool("mkfs.erofs"), "needs mkfs.erofs"))
 struct LoopDeviceTests {
@@ -63,15 +63,17 @@ struct LoopDeviceTests {
         try Mount.mountReadOnly(source: device.path, target: dir + "/mnt", type: "erofs")
         device.relinquish()
         defer { umount2(dir + "/mnt", 0) }
-        let fd = open(dir + "/mnt/file", O_RDONLY | O_CLOEXEC)
-        #expect(fd >= 0)
-        #expect(throws: SystemCallError("umount", dir + "/mnt", errno: EBUSY)) { try Mount.unmount(dir + "/mnt") }
-        close(fd)
+        do {
+            let fd = open(dir + "/mnt/file", O_RDONLY | O_CLOEXEC)
+            defer { close(fd) }
+            #expect(fd >= 0)
+            #expect(throws: SystemCallError("umount", dir + "/mnt", errno: EBUSY)) { try Mount.unmount(dir + "/mnt") }
+        }
         try Mount.unmount(dir + "/mnt")
     }
 }
 
-@Suite("busy check", .serialized, .enabled(if: TestEnvironment.isRoot, "needs root to mount"))
+@Suite("busy check (root: mounts)", .serialized, .tags(.mounts), .enabled(if: TestEnvironment.isRoot, "needs root to mount"))
 struct BusyCheckTests {
     @Test("asking whether an idle mount is busy, twice, never unmounts it")
     func isBusyNeverUnmounts() throws {
@@ -84,9 +86,11 @@ struct BusyCheckTests {
         #expect(try Mount.isBusy(dir + "/b") == false)
         #expect(try Mount.isBusy(dir + "/b") == false)
         #expect(try MountTable.read().contains { $0.mountPoint == dir + "/b" })
-        let fd = open(dir + "/b", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        #expect(try Mount.isBusy(dir + "/b") == true)
-        close(fd)
+        do {
+            let fd = open(dir + "/b", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            defer { close(fd) }
+            #expect(try Mount.isBusy(dir + "/b") == true)
+        }
         try Mount.unmount(dir + "/b")
     }
 }

@@ -21,7 +21,7 @@ final class CoffeeFixture: Sendable {
     let integration: PreparedIntegration
 
     private init() {
-        root = TestEnvironment.makeTemporaryDirectory("appattach-registration")
+        root = TestEnvironment.makeTemporaryDirectory("registration")
         // Test users must be able to reach homes made below this directory.
         chmod(root, 0o755)
         packageDir = root + "/packages/" + Self.fullName

@@ -8,8 +8,14 @@ import TestSupport
 
 /// Per-user cost of registering ten packages, printed (the product's targets: delayed 10 ms,
 /// regular 50 ms per user). Runs as a real test user when root, else as the current account.
-@Suite(.serialized) struct RegistrationBenchmark {
+@Suite("registration benchmark: ten packages per user (root: users)", .serialized, .tags(.makesUsers))
+struct RegistrationBenchmark {
     let fixture = CoffeeFixture.shared
+
+    /// Whether the homes can be made as a real test user.
+    static let asTestUser = TestEnvironment.isRoot && TestEnvironment.hasTool("useradd")
+    /// Whether there is a tmpfs to make homes on.
+    static let hasSharedMemory = access("/dev/shm", W_OK) == 0
 
     /// Ten distinct packages made from the fixture's manifest, each with its own prepared
     /// integration (prepared once, as staging would, outside the measurement).
@@ -31,17 +37,16 @@ import TestSupport
     /// scan rather than registration. A real sign-in follows the sign-out by minutes.
     /// Homes on the test directory's file system, and on tmpfs, where no disk allocator is
     /// involved and what remains is appattach's own cost.
-    @Test(arguments: ["", "/dev/shm"])
+    /// The tmpfs case needs a writable /dev/shm; the case on the test directory does not.
+    @Test(.enabled(if: hasSharedMemory, "needs a writable /dev/shm"), arguments: ["", "/dev/shm"])
     func tenPackagesPerUser(base: String) throws {
-        guard base.isEmpty || access(base, W_OK) == 0 else {
-            print("registration benchmark: \(base) is not writable; skipped")
-            return
-        }
-        let root = TestEnvironment.isRoot && TestEnvironment.hasTool("useradd")
-        let testUser = root ? try (base.isEmpty ? TestUser() : TestUser(base: base + "/appattach-bench-homes")) : nil
-        defer { if !base.isEmpty { try? FileManager.default.removeItem(atPath: base + "/appattach-bench-homes") } }
+        // Below the fixture directory, or a directory of our own on the tmpfs.
+        let homes = base.isEmpty ? nil : TestEnvironment.makeTemporaryDirectory("bench-homes", in: base)
+        defer { if let homes { try? FileManager.default.removeItem(atPath: homes) } }
+        if let homes { chmod(homes, 0o755) }  // reachable by the test user
+        let testUser = Self.asTestUser ? try (homes.map { try TestUser(base: $0) } ?? TestUser()) : nil
         defer { testUser?.remove() }
-        let scratch = root ? nil : TestEnvironment.makeTemporaryDirectory("appattach-home")
+        let scratch = Self.asTestUser ? nil : homes ?? TestEnvironment.makeTemporaryDirectory("home")
         let location = base.isEmpty ? "test directory" : base
         defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
         let account = testUser?.account ?? CoffeeFixture.currentUser(home: scratch!)

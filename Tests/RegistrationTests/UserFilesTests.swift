@@ -10,12 +10,12 @@ import TestSupport
     /// root the switch to the user's ids and back. Printed, not asserted.
     @Test func perJobCost() throws {
         let files = UserFiles()
-        let home = TestEnvironment.makeTemporaryDirectory("appattach-home")
+        let home = TestEnvironment.makeTemporaryDirectory("home")
         defer { try? FileManager.default.removeItem(atPath: home) }
         var account = try Accounts.account(id: geteuid())!
         account.home = home
         var target = account
-        let otherHome = TestEnvironment.makeTemporaryDirectory("appattach-home")
+        let otherHome = TestEnvironment.makeTemporaryDirectory("home")
         defer { try? FileManager.default.removeItem(atPath: otherHome) }
         if TestEnvironment.isRoot, let nobody = try Accounts.account(named: "nobody") {
             // Any non-root account shows the cost of switching; its home is only opened.
@@ -36,13 +36,12 @@ import TestSupport
 
     /// Two users' jobs on two worker threads at once, each with its own ids; the process is
     /// not dumpable while either is switched, and is again once both are done.
-    @Test func twoUsersSideBySide() async throws {
-        guard TestEnvironment.isRoot, var first = try Accounts.account(named: "nobody"),
-              var second = try Accounts.account(named: "daemon") else {
-            print("skipped: needs root and the accounts nobody and daemon")
-            return
-        }
-        let homes = [TestEnvironment.makeTemporaryDirectory("appattach-home"), TestEnvironment.makeTemporaryDirectory("appattach-home")]
+    @Test(.enabled(if: TestEnvironment.isRoot && TestEnvironment.hasUser("nobody") && TestEnvironment.hasUser("daemon"),
+                   "needs root and the accounts nobody and daemon"))
+    func twoUsersSideBySide() async throws {
+        var first = try #require(try Accounts.account(named: "nobody"))
+        var second = try #require(try Accounts.account(named: "daemon"))
+        let homes = [TestEnvironment.makeTemporaryDirectory("home"), TestEnvironment.makeTemporaryDirectory("home")]
         defer { homes.forEach { try? FileManager.default.removeItem(atPath: $0) } }
         first.home = homes[0]
         second.home = homes[1]
@@ -97,7 +96,7 @@ import TestSupport
 
     @Test func jobErrorsComeBackAndTheWorkerGoesOn() throws {
         let files = UserFiles()
-        let home = TestEnvironment.makeTemporaryDirectory("appattach-home")
+        let home = TestEnvironment.makeTemporaryDirectory("home")
         defer { try? FileManager.default.removeItem(atPath: home) }
         var user = try Accounts.account(id: geteuid())!
         user.home = home

@@ -6,8 +6,9 @@ import Testing
 import TestSupport
 
 /// Registration into the home of a real, freshly made account, through the credential switch.
-@Suite(.serialized, .enabled(if: TestEnvironment.isRoot && TestEnvironment.hasTool("useradd") && TestEnvironment.hasTool("setpriv"),
-                             "needs root, useradd and setpriv to make a test user"))
+@Suite("registration into a real account's home (root: users)", .serialized, .tags(.makesUsers),
+       .enabled(if: TestEnvironment.isRoot && TestEnvironment.hasTool("useradd") && TestEnvironment.hasTool("setpriv"),
+                "needs root, useradd and setpriv to make a test user"))
 struct UserRegistrationTests {
     let fixture = CoffeeFixture.shared
     let pfn = CoffeeFixture.familyName

@@ -8,7 +8,7 @@ import TestSupport
 /// the superblock magic at byte 1024 (so no partition table is seen), then bytes derived from
 /// a seed, so each seed gives different content.
 final class ScratchShare {
-    let dir = TestEnvironment.makeTemporaryDirectory("appattach-upload")
+    let dir = TestEnvironment.makeTemporaryDirectory("upload")
     var share: String { dir + "/share" }
     var layout: ShareLayout { ShareLayout(root: share) }
 

@@ -43,7 +43,7 @@ struct MappingCacheEntryTests {
 
     @Test("lookup finds an entry only for the same file in the same state")
     func lookup() throws {
-        let dir = TestEnvironment.makeTemporaryDirectory("appattach-mappings")
+        let dir = TestEnvironment.makeTemporaryDirectory("mappings")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let cache = MappingCache(paths: StagingPaths(runtime: dir))
         try #require(mkdir(dir + "/mappings", 0o700) == 0 || errno == EEXIST)
@@ -61,7 +61,7 @@ struct MappingCacheEntryTests {
     }
 }
 
-@Suite("mapping cache: staging", .serialized,
+@Suite("mapping cache: staging (root: loop devices, mounts)", .serialized, .tags(.attachesLoopDevices, .mounts),
        .enabled(if: TestEnvironment.hasLoopDevices, "needs root and /dev/loop-control"),
        .enabled(if: TestEnvironment.hasTool("mkfs.erofs"), "needs mkfs.erofs"))
 struct MappingCacheStagingTests {

@@ -7,7 +7,7 @@ import TestSupport
 /// PackageFullName holding an `AppxManifest.xml` regular file, at the root or one level below.
 @Suite struct PackageDiscoveryTests {
     @Test func findsPackagesAtTheRootAndOneLevelBelow() throws {
-        let root = TestEnvironment.makeTemporaryDirectory("appattach-discovery")
+        let root = TestEnvironment.makeTemporaryDirectory("discovery")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let fm = FileManager.default
         func package(_ path: String, manifest: Bool = true) throws {

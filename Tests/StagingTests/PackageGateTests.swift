@@ -6,7 +6,7 @@ import Testing
 import TestSupport
 
 /// The published name of a package is a link into its gate; the gate's mode decides who gets in.
-@Suite("package gates", .serialized,
+@Suite("package gates (root: loop devices, mounts)", .serialized, .tags(.attachesLoopDevices, .mounts),
        .enabled(if: TestEnvironment.hasLoopDevices, "needs root and /dev/loop-control"),
        .enabled(if: TestEnvironment.hasTool("mkfs.erofs"), "needs mkfs.erofs"),
        .enabled(if: TestEnvironment.hasTool("setpriv"), "needs setpriv (util-linux)"))

@@ -9,7 +9,7 @@ import TestSupport
 
 /// Every image format the expand tool writes, and images made by qemu-img (fixed and dynamic
 /// VHD and VHDX, GPT and MBR), staged for real through `ImageMapping.read`.
-@Suite("staging: image formats", .serialized,
+@Suite("staging: image formats (root: loop devices, mounts)", .serialized, .tags(.attachesLoopDevices, .mounts),
        .enabled(if: TestEnvironment.hasLoopDevices, "needs root and /dev/loop-control"),
        .enabled(if: TestEnvironment.hasTool("mkfs.erofs") && TestEnvironment.hasTool("qemu-img") && TestEnvironment.hasTool("sfdisk"),
                 "needs mkfs.erofs, qemu-img and sfdisk"))

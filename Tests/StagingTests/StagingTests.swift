@@ -8,7 +8,7 @@ import TestSupport
 /// A scratch host: a runtime directory for staging, an EROFS image holding fake packages,
 /// and clean-up that destages whatever a test left staged.
 final class ScratchHost {
-    let dir = TestEnvironment.makeTemporaryDirectory("appattach-staging")
+    let dir = TestEnvironment.makeTemporaryDirectory("staging")
     let paths: StagingPaths
     let image: String
     static let packageNames = ["Demo.One_1.0.0.0_neutral__8wekyb3d8bbwe", "Demo.Two_2.1.0.0_x64__8wekyb3d8bbwe"]
@@ -47,7 +47,7 @@ final class ScratchHost {
     }
 }
 
-@Suite("staging", .serialized,
+@Suite("staging (root: loop devices, mounts)", .serialized, .tags(.attachesLoopDevices, .mounts),
        .enabled(if: TestEnvironment.hasLoopDevices, "needs root and /dev/loop-control"),
        .enabled(if: TestEnvironment.hasTool("mkfs.erofs"), "needs mkfs.erofs"))
 struct StagingTests {

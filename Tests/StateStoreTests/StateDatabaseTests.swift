@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import StateStore
 import Testing
+import TestSupport
 
 @Suite("state database")
 struct StateDatabaseTests {
@@ -58,8 +59,10 @@ struct StateDatabaseTests {
 
     @Test("a file database keeps its rows and is not migrated twice")
     func fileDatabase() throws {
-        let dir = NSTemporaryDirectory() + "appattach-state-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A directory the database makes itself, in one of the test's own.
+        let parent = TestEnvironment.makeTemporaryDirectory("state")
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let dir = parent + "/state"
         do {
             let db = try StateDatabase.open(directory: dir)
             try db.saveImage(Self.imageA, packages: [])

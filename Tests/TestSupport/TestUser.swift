@@ -2,21 +2,30 @@ import Foundation
 import Glibc
 import LinuxSystem
 
-/// A real account made with `useradd` for one test, with a private home (the user's, 0700)
-/// below `base`; `remove()` deletes account, group and home.
+/// A real account made with `useradd` for one test (named `aat…`, with a group of its name),
+/// with a private home (the user's, 0700) below `base`; `remove()` deletes account, group and
+/// home. Call `remove()` in a `defer` right after making one.
 public final class TestUser: Sendable {
+    /// What every test user's name starts with (a runner checks that none is left after a run).
+    public static let namePrefix = "aat"
+
+    /// The account as NSS has it.
     public let account: UserAccount
+    /// The user's home: `base/<name>`.
     public let home: String
 
     /// `base`: the directory to make the home in (made if missing; it must be reachable by everyone).
     public init(base: String) throws {
-        let name = "aat" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let name = Self.namePrefix + String(UInt32.random(in: 0...UInt32.max), radix: 36)
         home = base + "/" + name
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
         let made = try TestEnvironment.run(["useradd", "--no-create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin",
                                             "--user-group", name])
-        guard made.status == 0, let account = try Accounts.account(named: name) else { throw TestFailure("useradd \(name): \(made.output)") }
+        guard made.status == 0, let account = try? Accounts.account(named: name) else {
+            Self.delete(name)
+            throw TestFailure("useradd \(name): \(made.output)")
+        }
         self.account = account
         // A home as an administrator makes it: the user's, and closed to everyone else.
         mkdir(home, 0o700)
@@ -24,10 +33,16 @@ public final class TestUser: Sendable {
         chmod(home, 0o700)
     }
 
+    /// Deletes the account, its group and the home.
     public func remove() {
-        _ = try? TestEnvironment.run(["userdel", account.name])
-        _ = try? TestEnvironment.run(["groupdel", account.name])
+        Self.delete(account.name)
         try? FileManager.default.removeItem(atPath: home)
+    }
+
+    /// Deletes the account `name` and its group, if there.
+    private static func delete(_ name: String) {
+        _ = try? TestEnvironment.run(["userdel", name])
+        _ = try? TestEnvironment.run(["groupdel", name])
     }
 
     /// Runs a shell command as the user, in the home (planting what a user could plant).
