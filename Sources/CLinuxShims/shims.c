@@ -31,6 +31,7 @@ const uint64_t appattach_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS;
 const uint64_t appattach_RESOLVE_NO_MAGICLINKS = RESOLVE_NO_MAGICLINKS;
 const uint64_t appattach_RESOLVE_NO_XDEV = RESOLVE_NO_XDEV;
 const int appattach_O_PATH = O_PATH;
+const int appattach_O_DIRECT = O_DIRECT;
 
 int appattach_fallocate(int fd, int mode, int64_t offset, int64_t length) {
     return fallocate(fd, mode, (off_t)offset, (off_t)length);

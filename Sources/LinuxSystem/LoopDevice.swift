@@ -49,8 +49,30 @@ public final class LoopDevice: @unchecked Sendable {
     /// Attaches `backingFile` read-only with autoclear. Retries with a jittered back-off when
     /// another process takes the free device first (`EBUSY`) or udev is probing (`EAGAIN`).
     /// The backing file is opened read-only and never copied.
+    ///
+    /// With direct I/O the backing file is opened with `O_DIRECT`, as losetup does: the loop
+    /// driver then reads it through the file system's direct I/O path. Without it, a direct-I/O
+    /// loop device on a kernel cifs file (Linux 6.1, Debian 12's kernel) returns nothing but EIO.
     public static func attach(backingFile: String, _ configuration: Configuration) throws -> LoopDevice {
-        let backing = try OpenFile.openForReading(backingFile)
+        if configuration.directIO {
+            var buffered = configuration
+            buffered.directIO = false
+            // A file system without direct I/O refuses the open; so does one that refuses the
+            // block size or the offset, in LOOP_CONFIGURE: either way, go buffered.
+            guard let direct = try? OpenFile.openForDirectReading(backingFile) else {
+                return try attach(backingFile: backingFile, buffered)
+            }
+            do {
+                return try attach(backing: direct, configuration)
+            } catch let error as SystemCallError where error.errno == EINVAL || error.errno == EOPNOTSUPP {
+                return try attach(backingFile: backingFile, buffered)
+            }
+        }
+        return try attach(backing: OpenFile.openForReading(backingFile), configuration)
+    }
+
+    private static func attach(backing: OpenFile, _ configuration: Configuration) throws -> LoopDevice {
+        let backingFile = backing.path
         let control = try OpenFile(adopting: retryingOnInterrupt("open", "/dev/loop-control") {
             open("/dev/loop-control", O_RDWR | O_CLOEXEC)
         }, path: "/dev/loop-control")
@@ -85,22 +107,17 @@ public final class LoopDevice: @unchecked Sendable {
         throw lastError
     }
 
-    /// One configuration attempt on this device, with the fallbacks the kernel may need:
-    /// without direct I/O if it is refused, and `LOOP_SET_FD` + `LOOP_SET_STATUS64` on kernels
-    /// older than 5.8 that have no `LOOP_CONFIGURE`.
+    /// One configuration attempt on this device, with the fallback the kernel may need:
+    /// `LOOP_SET_FD` + `LOOP_SET_STATUS64` on kernels older than 5.8 that have no
+    /// `LOOP_CONFIGURE` (buffered only). A refused direct-I/O configuration is the caller's to
+    /// retry buffered, with a backing file opened without `O_DIRECT`.
     private func configure(backing: OpenFile, _ configuration: Configuration) -> Result<Void, SystemCallError> {
         guard let device = file else { return .failure(SystemCallError("configure", path, errno: EBADF)) }
         var config = loop_config()
         config.fd = UInt32(backing.descriptor)
         config.block_size = configuration.directIO ? configuration.blockSize : 0
         config.info = Self.info(configuration, directIO: configuration.directIO)
-        var r = withUnsafeMutablePointer(to: &config) { ioctl(device.descriptor, appattach_LOOP_CONFIGURE, UnsafeMutableRawPointer($0)) }
-        if r != 0 && configuration.directIO && (errno == EINVAL || errno == EOPNOTSUPP) {
-            // The backing filesystem refuses O_DIRECT or the block size: go buffered.
-            config.block_size = 0
-            config.info = Self.info(configuration, directIO: false)
-            r = withUnsafeMutablePointer(to: &config) { ioctl(device.descriptor, appattach_LOOP_CONFIGURE, UnsafeMutableRawPointer($0)) }
-        }
+        let r = withUnsafeMutablePointer(to: &config) { ioctl(device.descriptor, appattach_LOOP_CONFIGURE, UnsafeMutableRawPointer($0)) }
         if r != 0 && (errno == ENOTTY || errno == EINVAL) && !configuration.directIO {
             return configureLegacy(device: device, backing: backing, configuration)
         }

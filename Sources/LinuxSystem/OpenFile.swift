@@ -1,3 +1,4 @@
+import CLinuxShims
 import Glibc
 
 /// An open file descriptor that this process owns and closes when released.
@@ -21,6 +22,13 @@ public final class OpenFile: @unchecked Sendable {
     /// Opens `path` read-only. The corresponding C call is `open(O_RDONLY|O_CLOEXEC)`.
     public static func openForReading(_ path: String) throws -> OpenFile {
         let fd = try retryingOnInterrupt("open", path) { open(path, O_RDONLY | O_CLOEXEC) }
+        return OpenFile(adopting: fd, path: path)
+    }
+
+    /// Opens `path` read-only for direct I/O (`O_DIRECT`: reads bypass the page cache and must
+    /// be aligned). Throws `EINVAL` where the file system has no direct I/O.
+    public static func openForDirectReading(_ path: String) throws -> OpenFile {
+        let fd = try retryingOnInterrupt("open", path) { open(path, O_RDONLY | O_CLOEXEC | appattach_O_DIRECT) }
         return OpenFile(adopting: fd, path: path)
     }
 

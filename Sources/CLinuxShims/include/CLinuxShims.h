@@ -45,6 +45,8 @@ extern const uint64_t appattach_RESOLVE_NO_MAGICLINKS;
 extern const uint64_t appattach_RESOLVE_NO_XDEV;
 /// O_PATH, which glibc's headers hide without _GNU_SOURCE.
 extern const int appattach_O_PATH;
+/// O_DIRECT, likewise hidden without _GNU_SOURCE.
+extern const int appattach_O_DIRECT;
 
 /// Credentials of the calling thread only. glibc's setgroups/setresuid/setresgid
 /// change every thread of the process (they broadcast through a signal), which a
