@@ -6,25 +6,33 @@ import Testing
 @Suite struct CatalogTests {
     struct Entry {
         var id: String
+        /// The `# event: NAME` comment above the entry: the AgentEvent case, for the test scripts.
+        var event: String?
         var headers: [String: String] = [:]
         var body: [String] = []
     }
 
     /// Parses the catalog the way journalctl does: `-- ID [LANG]` starts an entry, `Key: value`
-    /// lines up to the first blank line are headers, the rest is the body; `#` lines outside
-    /// entries are comments.
+    /// lines up to the first blank line are headers, the rest is the body; `#` lines are
+    /// comments, and `# event: NAME` names the next entry's event (the test scripts read it).
     static func entries() throws -> [Entry] {
         let path = String(#filePath.split(separator: "/").dropLast(3).joined(separator: "/"))
         let text = try String(contentsOfFile: "/" + path + "/systemd/appattach.catalog", encoding: .utf8)
         var entries: [Entry] = []
         var inHeaders = false
+        var event: String?
         for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
-            if line.hasPrefix("-- ") {
+            if line.hasPrefix("# event: ") {
+                event = String(line.dropFirst("# event: ".count))
+            } else if line.hasPrefix("#") {
+                continue
+            } else if line.hasPrefix("-- ") {
                 let id = line.dropFirst(3).split(separator: " ").first.map(String.init) ?? ""
-                entries.append(Entry(id: id))
+                entries.append(Entry(id: id, event: event))
+                event = nil
                 inHeaders = true
             } else if entries.isEmpty {
-                #expect(line.isEmpty || line.hasPrefix("#"), "text before the first entry: \(line)")
+                #expect(line.isEmpty, "text before the first entry: \(line)")
             } else if inHeaders, let colon = line.firstIndex(of: ":"), !line.isEmpty {
                 entries[entries.count - 1].headers[String(line[..<colon])] =
                     line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
@@ -40,6 +48,14 @@ import Testing
         let ids = try Self.entries().map(\.id)
         #expect(ids.count == Set(ids).count, "an id appears twice")
         #expect(Set(ids) == Set(AgentEvent.allCases.map(\.messageID)))
+    }
+
+    /// The test scripts find a MESSAGE_ID by its event's name (`message_id imageStaged`).
+    @Test func everyEntryNamesItsEvent() throws {
+        for entry in try Self.entries() {
+            #expect(entry.event.flatMap { AgentEvent(rawValue: $0) }?.messageID == entry.id,
+                    "\(entry.id) is headed '# event: \(entry.event ?? "")', not its AgentEvent case")
+        }
     }
 
     @Test func everyEntryIsComplete() throws {
