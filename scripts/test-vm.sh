@@ -1,7 +1,8 @@
-# shellcheck shell=bash disable=SC2154,SC2034 # work, project, probe_unit, booted: test-container's
+# shellcheck shell=bash disable=SC2154 # work, project, probe_unit: test-container's
 # The VM tier of scripts/test-container (sourced by it when APPATTACH_VM_TIER=1; not run on its
-# own). It uses test-container's helpers (check, stage_begin/stage_end, tb, $work) and runs after
-# the container tier has stopped. What it adds, because the container cannot have it:
+# own). It uses test-container's helpers (booting, tb) and the harness's (check, stage_begin,
+# stage_end, $work), and runs after the container tier has stopped. What it adds, because the
+# container cannot have it:
 #   * the share mounted with kernel cifs (a systemd mount unit, vers=3.1.1), as in production;
 #   * a GPT disk image with an EROFS partition at 1 MiB (msixmgr's VHD/VHDX layout), attached
 #     with partition scanning so /dev/loopNp1 appears, mounted and read back;
@@ -30,26 +31,24 @@ vm_probe_ready() {
   return 1
 }
 
-declare -A vm_sessions_of=() vm_uid_of=()
-
+# vm_sign_in_out USER: a whole ssh session; its id is kept in $work/vm-sessions-USER.
 vm_sign_in_out() {
   local user=$1 out id class
   # shellcheck disable=SC2016 # expanded in the user's session
   out=$(tb vm login "$user" 'echo "$XDG_SESSION_ID $(loginctl show-session "$XDG_SESSION_ID" -p Class --value)"')
   read -r id class <<<"$out"
   echo "session '$id' class '$class'"
-  [[ -n $id && $class == user ]] || return 1
-  vm_sessions_of[$user]+="$id "
+  [[ -n $id && $class == user ]]
+  echo "$id" >>"$work/vm-sessions-$user"
 }
 
 # vm_saw SIGNAL USER: the probe's journal in the VM has SIGNAL for the user's uid or each session.
 vm_saw() {
   local signal=$1 user=$2 uid pattern patterns=() i ok
-  [[ -n ${vm_uid_of[$user]:-} ]] || vm_uid_of[$user]=$(tb vm exec "id -u $user")
-  uid=${vm_uid_of[$user]}
+  uid=$(tb vm exec "id -u $user")
   case $signal in
   User*) patterns=("Manager.$signal (uint32 $uid,") ;;
-  *) for i in ${vm_sessions_of[$user]:-}; do patterns+=("Manager.$signal ('$i',"); done ;;
+  *) for i in $(cat "$work/vm-sessions-$user" 2>/dev/null); do patterns+=("Manager.$signal ('$i',"); done ;;
   esac
   ((${#patterns[@]})) || { echo "no sessions recorded for $user"; return 1; }
   for ((i = 0; i < 40; i++)); do
@@ -105,7 +104,7 @@ run_vm_tier() {
   stage_end "vm build"
 
   stage_begin
-  booted=1
+  booting "vm stop"
   tb vm boot >"$work/check.out" 2>&1 || give_up "boot the VM and mount the share with kernel cifs"
   check "vm: booted (qemu $(tb vm exec 'uname -r')), share at /srv/appattach-share is kernel cifs, vers=3.1.1" \
     vm_share_is_cifs
@@ -115,11 +114,7 @@ run_vm_tier() {
   check "vm: $probe_unit installed, started and subscribed to logind" vm_probe_ready
   local user signal
   for user in alice bob; do
-    if vm_sign_in_out "$user" >"$work/check.out" 2>&1; then
-      pass "vm: $user signs in and out over ssh (class user)"
-    else
-      fail "vm: $user signs in and out over ssh (class user)"
-    fi
+    check "vm: $user signs in and out over ssh (class user)" vm_sign_in_out "$user"
   done
   for user in alice bob; do
     for signal in SessionNew SessionRemoved UserNew UserRemoved; do
