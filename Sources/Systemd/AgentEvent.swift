@@ -47,6 +47,12 @@ public enum AgentEvent: String, CaseIterable, Sendable {
     /// An app was started without its own namespace: its XDG directories point into its layer
     /// instead (`appattach-launch`, once per user and boot).
     case containerFallback
+    /// A user's saved app data changed since this host's layer was made from it (another host
+    /// pushed, or a layer was left behind): neither replaced the other, both are kept.
+    case dataConflict
+    /// The layers and records of an account that no longer exists were removed after the
+    /// retention period (or when another account took its uid).
+    case accountDataRemoved
 
     /// The 128-bit id as journald prints it: 32 lower-case hex digits.
     public var messageID: String {
@@ -70,6 +76,8 @@ public enum AgentEvent: String, CaseIterable, Sendable {
         case .signOutSeen: return "3b4c3bce6f8e43baaf11e693cad0f172"
         case .registrationRequested: return "1519df61390e46c28c9e204478cce644"
         case .containerFallback: return "5c1c0389f09545e782752db30c572f48"
+        case .dataConflict: return "20f09d6fd59b4876aba1a68576675b82"
+        case .accountDataRemoved: return "1db713e07d1344738c2533a2b78da476"
         }
     }
 
