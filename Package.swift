@@ -147,7 +147,7 @@ let package = Package(
             "StateStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "AgentTests", dependencies: [
-            "Agent", "ControlProtocol", "HostPool", "LinuxSystem", "StateStore", "TestSupport",
+            "Agent", "ControlProtocol", "HostPool", "LinuxSystem", "StateStore", "Systemd", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "TestSupport", dependencies: ["LinuxSystem"], path: "Tests/TestSupport"),

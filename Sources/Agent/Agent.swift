@@ -11,8 +11,9 @@ import Systemd
 /// Start-up (before `READY=1`): open the state database, reconcile the runtime directory with
 /// the kernel, take over what is staged, subscribe to logind, read the host pool and stage
 /// its active packages, register users already signed in, deregister registrations left by
-/// users who are gone, bind the socket. Then the loop; `SIGTERM` sends `STOPPING=1`, stops
-/// taking requests, lets the queued work finish and returns.
+/// users who are gone, bind the socket. Then the loop, whose first command looks for the app
+/// data of accounts that no longer exist (and again once a day); `SIGTERM` sends `STOPPING=1`,
+/// stops taking requests, lets the queued work finish and returns.
 public struct Agent: Sendable {
     public let settings: AgentSettings
     public let logger: Logger
@@ -76,6 +77,9 @@ public struct Agent: Sendable {
             "appattach.duration_usec": "\(AgentJournal.microseconds(ContinuousClock.now - started))",
         ]))
 
+        // After READY, not before: NSS look-ups of every uid with data must not hold up the start.
+        input.yield(.sweepRemovedAccounts)
+
         // Half the watchdog interval for one command: a stuck loop is restarted well in time.
         let loopWatch = LoopWatch(limit: (notifier.watchdogInterval ?? .seconds(60)) / 2)
         let status = StatusPublisher(notifier: notifier)
@@ -85,6 +89,7 @@ public struct Agent: Sendable {
             }
             Self.every(settings.hostPoolPollInterval, in: &group) { input.yield(.checkHostPool) }
             Self.every(settings.destageRetryInterval, in: &group) { input.yield(.retryDestage) }
+            Self.every(settings.removedAccountSweepInterval, in: &group) { input.yield(.sweepRemovedAccounts) }
             if let interval = notifier.watchdogInterval {
                 // Half the interval, as sd_watchdog_enabled(3) advises; only while the loop is alive.
                 Self.every(interval / 2, in: &group) { if loopWatch.isAlive() { notifier.watchdog() } }

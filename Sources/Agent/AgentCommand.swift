@@ -15,6 +15,8 @@ enum AgentCommand: Sendable {
     case checkHostPool
     /// Time to try refused destages again.
     case retryDestage
+    /// Time to look for the app data and records of accounts that no longer exist.
+    case sweepRemovedAccounts
     /// SIGTERM or SIGINT: finish what is queued, then stop.
     case shutdown
 }

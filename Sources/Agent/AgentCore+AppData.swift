@@ -9,14 +9,25 @@ extension AgentCore {
     static let appStopTimeout: Duration = .seconds(5)
 
     /// Makes `account`'s layer for `family` if it is missing, restoring the profile copy into
-    /// it (as the user); journals `dataRestored` when something was restored.
+    /// it (as the user); journals `dataRestored` when something was restored, and
+    /// `dataConflict` when an older layer's data had to be kept beside the profile copy.
     func prepareAppData(_ account: UserAccount, family: String) throws(AppDataError) {
         let started = ContinuousClock.now
-        guard case .made(let restored?) = try appData.prepareLayer(for: account, packageFamilyName: family) else { return }
-        let duration = ContinuousClock.now - started
+        let preparation = try appData.prepareLayer(for: account, packageFamilyName: family)
+        Self.notePreparation(preparation, account, family, ContinuousClock.now - started, journal)
+    }
+
+    /// Journals what one layer's preparation did (see `prepareAppData`).
+    static func notePreparation(_ preparation: AppDataStore.Preparation, _ account: UserAccount, _ family: String,
+                                _ duration: Duration, _ journal: AgentJournal) {
+        if case .replaced(let kept, let copied, _) = preparation {
+            noteConflict(kept: kept, copied, family, account, journal)
+        }
+        guard let restored = preparation.restored else { return }
         journal.event(.dataRestored, "restored the app data of \(family) for \(account.name): \(restored.files) files, \(restored.bytes) bytes",
                       record: nil, Self.dataFields(account, family, restored, duration))
-        Self.noteSkipped(restored, family, account, journal)
+        noteSkipped(restored, family, account, journal)
+        noteNotKept(restored, "restored into the layer", family, account, journal)
     }
 
     /// Journals what preparing a registration's layers did: `dataRestored` for each package
@@ -27,12 +38,8 @@ extension AgentCore {
                     session: String?) {
         for (family, result, duration) in layers {
             switch result {
-            case .success(.made(let restored?)):
-                journal.event(.dataRestored, "restored the app data of \(family) for \(account.name): \(restored.files) files, \(restored.bytes) bytes",
-                              record: nil, Self.dataFields(account, family, restored, duration))
-                Self.noteSkipped(restored, family, account, journal)
-            case .success:
-                break
+            case .success(let preparation):
+                Self.notePreparation(preparation, account, family, duration, journal)
             case .failure(let error):
                 journal.event(.registrationFailed, "\(error)", level: .error,
                               .init(user: account.name, uid: account.uid, package: family, session: session))
@@ -85,18 +92,66 @@ extension AgentCore {
     }
 
     /// The saver deregistration calls per family before it removes the registration files:
-    /// pushes the layer into the profile (as the user) and journals `dataPushed`. A failure
-    /// stops the deregistration, so the layer and the registration stay for a retry.
+    /// pushes the layer into the profile (as the user) and journals `dataPushed`, or
+    /// `dataConflict` when the profile copy changed since the layer was made and the layer's
+    /// data was kept beside it. A failure stops the deregistration, so the layer and the
+    /// registration stay for a retry.
     func appDataSaver() -> @Sendable (UserAccount, String) throws -> Void {
         let store = appData, journal = journal
         return { account, family in
             let started = ContinuousClock.now
             guard let push = try store.push(for: account, packageFamilyName: family) else { return }
             let duration = ContinuousClock.now - started
-            journal.event(.dataPushed, "pushed the app data of \(family) for \(account.name) into the profile: \(push.copied.files) files, \(push.copied.bytes) bytes",
-                          Self.dataFields(account, family, push.copied, duration))
+            if let kept = push.kept {
+                Self.noteConflict(kept: kept, push.copied, family, account, journal)
+            } else {
+                journal.event(.dataPushed, "pushed the app data of \(family) for \(account.name) into the profile: \(push.copied.files) files, \(push.copied.bytes) bytes",
+                              Self.dataFields(account, family, push.copied, duration))
+            }
             Self.noteSkipped(push.copied, family, account, journal)
+            Self.noteNotKept(push.copied, "pushed into the profile", family, account, journal)
+            for leftover in push.leftovers {
+                journal.logger.warning("app data of \(family) for \(account.name) is saved, but its retired layer is not removed yet (the next sign-in or sign-out tries again): \(leftover)",
+                                       metadata: Self.dataMetadata(account, family))
+            }
         }
+    }
+
+    /// Journals `dataConflict`: a layer's data kept at `kept` (relative to the home) beside
+    /// the profile copy, which changed since the layer was made from it.
+    static func noteConflict(kept: String, _ copied: TreeCopy.Report, _ family: String, _ account: UserAccount, _ journal: AgentJournal) {
+        journal.event(.dataConflict,
+                      "the saved app data of \(family) for \(account.name) (~/\(AppDataLayout.profileParent)/\(family)) changed since this host's layer was made from it: "
+                        + "left it as it is and kept this host's data beside it at ~/\(kept) (\(copied.files) files, \(copied.bytes) bytes)",
+                      level: .warning,
+                      .init(user: account.name, uid: account.uid, package: family, extra: ["appattach.kept": "\(kept)"]))
+    }
+
+    /// One warning for what a copy could not keep because of the destination's file system:
+    /// extended attributes it refused (by name, with the files, capped) and modes it did not keep.
+    static func noteNotKept(_ report: TreeCopy.Report, _ what: String, _ family: String, _ account: UserAccount, _ journal: AgentJournal) {
+        var parts: [String] = []
+        if !report.droppedAttributes.isEmpty {
+            let dropped = report.droppedAttributes
+            var names: [String] = []
+            for attribute in dropped where !names.contains("\(attribute.name) (\(attribute.reason))") {
+                names.append("\(attribute.name) (\(attribute.reason))")
+            }
+            var files: [String] = []
+            for attribute in dropped where !files.contains(attribute.path) { files.append(attribute.path) }
+            let shown = files.prefix(20).joined(separator: ", ") + (files.count > 20 ? ", …" : "")
+            parts.append("left out the extended attributes \(names.joined(separator: ", ")) of \(files.count) files: \(shown)")
+        }
+        if report.modesNotKept > 0 {
+            parts.append("the modes of \(report.modesNotKept) entries were not kept (such as \(report.firstModeNotKept ?? "?"))")
+        }
+        guard !parts.isEmpty else { return }
+        journal.logger.warning("app data of \(family) for \(account.name) \(what), but its file system cannot hold everything: \(parts.joined(separator: "; "))",
+                               metadata: dataMetadata(account, family))
+    }
+
+    static func dataMetadata(_ account: UserAccount, _ family: String) -> Logger.Metadata {
+        ["appattach.user": "\(account.name)", "appattach.uid": "\(account.uid)", "appattach.package": "\(family)"]
     }
 
     static func dataFields(_ account: UserAccount, _ family: String, _ report: TreeCopy.Report, _ duration: Duration) -> AgentJournal.Fields {
@@ -104,11 +159,12 @@ extension AgentCore {
               extra: ["appattach.size_bytes": "\(report.bytes)", "appattach.files": "\(report.files)"])
     }
 
-    /// Device nodes, FIFOs, sockets and links where directories belong are left out of a copy: say which.
+    /// Device nodes, FIFOs, sockets, links where directories belong, names like markers and
+    /// names the home refuses are left out of a copy: say which.
     static func noteSkipped(_ report: TreeCopy.Report, _ family: String, _ account: UserAccount, _ journal: AgentJournal) {
         guard !report.skipped.isEmpty else { return }
         let shown = report.skipped.prefix(20).joined(separator: ", ") + (report.skipped.count > 20 ? ", …" : "")
-        journal.logger.warning("app data of \(family) for \(account.name): left out \(report.skipped.count) entries (not files, directories, links or whiteouts, or named like a whiteout marker): \(shown)",
-                               metadata: ["appattach.user": "\(account.name)", "appattach.uid": "\(account.uid)", "appattach.package": "\(family)"])
+        journal.logger.warning("app data of \(family) for \(account.name): left out \(report.skipped.count) entries (not files, directories, links or whiteouts, named like a marker, or a name the file system refuses): \(shown)",
+                               metadata: dataMetadata(account, family))
     }
 }

@@ -25,6 +25,8 @@ extension AgentCore {
             if refreshHostPool() { status.publish(statusLine) }
         case .retryDestage:
             stager.retryPendingDestages()
+        case .sweepRemovedAccounts:
+            sweepRemovedAccounts()
         case .shutdown:
             break
         }

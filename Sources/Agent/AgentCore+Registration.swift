@@ -81,6 +81,9 @@ extension AgentCore {
         guard let definition = hostPool.definition else {
             throw AgentRequestError(name: .failed, description: "no host pool file in force (\(hostPool.problem.map { "\($0)" } ?? "not read yet"))")
         }
+        // Before the uid's registrations are read and any layer is made: what another account
+        // left under this uid goes, and the data is recorded as this account's.
+        try claimAppData(for: account)
         let assignments = try AssignmentResolver(definition: definition).assignments(forUID: account.uid)
         var plans: [RegistrationPlan] = []
         var modes: [String: Registration.RegistrationMode] = [:]
@@ -179,12 +182,20 @@ extension AgentCore {
     /// the loop's timers); otherwise this waits for them in place.
     func deregister(_ account: UserAccount, packages: [String]? = nil, reason: String, appsEnded: Bool = false) async throws -> [String] {
         let started = ContinuousClock.now
+        // Registrations and layers another account left under this uid are never pushed into
+        // this account's home: they go first.
+        try claimAppData(for: account, recording: false)
         let names = packages ?? registeredPackages(of: account.uid)
         registered[account.uid] = nil
         guard !names.isEmpty else { return [] }
         let families = familyNames(of: names)
         // The apps must have ended before their data is pushed.
         if !appsEnded { await waitForApps(of: account, families: families) }
+        // A home that is gone has no files to remove and takes no push; retrying would fail
+        // the same way at every start.
+        if await homeIsGone(account) {
+            return deregisterWithoutHome(account, names, reason: reason, duration: ContinuousClock.now - started)
+        }
         do {
             try await Deregister(files: userFiles, saveAppData: appDataSaver())
                 .run(.packages(families), for: account)
@@ -193,19 +204,24 @@ extension AgentCore {
                           .init(user: account.name, uid: account.uid, package: names.joined(separator: " ")))
             throw AgentRequestError(name: .failed, description: "\(error)")
         }
-        let duration = ContinuousClock.now - started
+        recordDeregistration(uid: account.uid, userName: account.name, names, reason: reason, duration: ContinuousClock.now - started)
+        return names
+    }
+
+    /// Forgets `uid`'s registrations of `names` with their history rows in one transaction,
+    /// then journals one `packageDeregistered` per package.
+    func recordDeregistration(uid: UInt32, userName: String, _ names: [String], reason: String, duration: Duration) {
         let events = names.map { name in
-            ("deregistered \(name) for \(account.name) (\(reason))",
-             AgentJournal.Fields(user: account.name, uid: account.uid, package: name, duration: duration))
+            ("deregistered \(name) for \(userName) (\(reason))",
+             AgentJournal.Fields(user: userName, uid: uid, package: name, duration: duration))
         }
         do {
-            try database.deleteRegistrations(uid: account.uid, packageFullNames: names,
+            try database.deleteRegistrations(uid: uid, packageFullNames: names,
                                              events: events.map { journal.historyRecord(.deregistered, $0.0, $0.1) })
         } catch {
-            logger.error("cannot forget the registrations of \(account.name)", error: error)
+            logger.error("cannot forget the registrations of \(userName)", error: error)
         }
         for (message, fields) in events { journal.event(.packageDeregistered, message, fields) }
-        return names
     }
 
     /// The PackageFullNames registered for `uid`, from the database.
@@ -228,6 +244,8 @@ extension AgentCore {
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
             throw AgentRequestError(name: .invalidParameter, description: "'\(aumid)' is not an app id of the form PackageFamilyName!AppId")
         }
+        // Before the registrations are read and the layer is prepared: never another account's.
+        try claimAppData(for: account)
         let records = (try? database.registrations(ofUID: account.uid)) ?? []
         guard let record = records.first(where: { stager.packages[$0.packageFullName]?.familyName == parts[0] }),
               let package = stager.packages[record.packageFullName] else {

@@ -1,3 +1,4 @@
+import ControlProtocol
 import LinuxSystem
 import Logging
 import Systemd
@@ -104,8 +105,18 @@ extension AgentCore {
         }
         dropQueuedSignIn(timer.uid)
         let account: UserAccount
-        do { account = try Self.account(String(timer.uid)) } catch {
-            logger.error("cannot deregister the packages of uid \(timer.uid): \(error)", metadata: ["appattach.uid": "\(timer.uid)"])
+        switch Self.lookUpAccount(timer.uid) {
+        case .found(let found):
+            account = found
+        case .gone:
+            // Nothing to push it into and no one to push as: the registrations are forgotten.
+            appWaits[timer.uid] = nil
+            deregisterGoneAccount(uid: timer.uid, reason: "signed out")
+            stager.destageUnused()
+            return []
+        case .failed(let error):
+            logger.error("cannot deregister the packages of uid \(timer.uid): cannot look up the account: \(error)",
+                         metadata: ["appattach.uid": "\(timer.uid)"])
             return []
         }
         var wait = appWaits[timer.uid] ?? AppWait()
@@ -123,9 +134,22 @@ extension AgentCore {
     private func requestedDeregistrationDue(_ timer: DeregistrationTimer) async -> [DeregistrationTimer] {
         guard let requests = pendingDeregistrations[timer.uid], !requests.isEmpty else { return [] }
         let account: UserAccount
-        do { account = try Self.account(String(timer.uid)) } catch {
+        switch Self.lookUpAccount(timer.uid) {
+        case .found(let found):
+            account = found
+        case .gone:
+            // Removed while its apps were waited for: done without a home, and said so.
+            appWaits[timer.uid] = nil
             pendingDeregistrations[timer.uid] = nil
-            for request in requests where request.wait { request.connection.fail(.failed, "\(error)") }
+            let (name, packages) = deregisterGoneAccount(uid: timer.uid, reason: requests.first?.reason ?? "asked")
+            stager.destageUnused()
+            for request in requests where request.wait {
+                request.connection.reply(UserRegistrationReply(user: name, uid: timer.uid, packages: packages, done: true))
+            }
+            return []
+        case .failed(let error):
+            pendingDeregistrations[timer.uid] = nil
+            for request in requests where request.wait { request.connection.fail(.failed, "cannot look up uid \(timer.uid): \(error)") }
             return []
         }
         var wait = appWaits[timer.uid] ?? AppWait()
@@ -142,12 +166,19 @@ extension AgentCore {
     }
 
     /// Deregisters every package of `uid`, logging instead of throwing (nobody waits for it).
+    /// An account NSS no longer knows is deregistered without a home (`deregisterGoneAccount`).
     func deregisterQuietly(uid: UInt32, reason: String, appsEnded: Bool = false) async {
-        do {
-            let account = try Self.account(String(uid))
-            try await deregister(account, reason: reason, appsEnded: appsEnded)
-        } catch {
-            logger.error("cannot deregister the packages of uid \(uid): \(error)", metadata: ["appattach.uid": "\(uid)"])
+        switch Self.lookUpAccount(uid) {
+        case .found(let account):
+            do { try await deregister(account, reason: reason, appsEnded: appsEnded) } catch {
+                logger.error("cannot deregister the packages of \(account.name): \(error)",
+                             metadata: ["appattach.user": "\(account.name)", "appattach.uid": "\(uid)"])
+            }
+        case .gone:
+            deregisterGoneAccount(uid: uid, reason: reason)
+        case .failed(let error):
+            logger.error("cannot deregister the packages of uid \(uid): cannot look up the account: \(error)",
+                         metadata: ["appattach.uid": "\(uid)"])
         }
     }
 

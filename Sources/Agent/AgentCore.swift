@@ -20,6 +20,11 @@ final class AgentCore {
     let userFiles: UserFiles
     /// Users' app data: the layers under `<state>/users`, the profile copies.
     let appData: AppDataStore
+    /// The `<state>/users/<uid>` directories of accounts that are gone, as root.
+    let removedAccounts: RemovedAccounts
+    /// The purge of retired `users/<uid>` directories under way off the loop, if any
+    /// (`startPurge`); each new one runs after the one before.
+    var purging: Task<Void, Never>?
     /// The running apps of each package, from the cgroup tree.
     let appScopes = AppScopes()
     var hostPool: HostPoolSource
@@ -49,6 +54,7 @@ final class AgentCore {
         journal = AgentJournal(logger: logger, database: database)
         userFiles = UserFiles()
         appData = AppDataStore(usersDirectory: settings.appDataUsersDirectory, files: userFiles)
+        removedAccounts = RemovedAccounts(usersDirectory: settings.appDataUsersDirectory)
         stager = PackageStager(settings: settings, database: database, journal: journal)
         hostPool = HostPoolSource(share: settings.config.share.path, pool: settings.config.pool)
     }

@@ -15,6 +15,9 @@ public struct AgentSettings: Sendable {
     public var hostPoolPollInterval: Duration = .seconds(5)
     /// How long a destage refused because the image is in use waits before it is tried again.
     public var destageRetryInterval: Duration = .seconds(15)
+    /// How often the agent looks for app data and records of accounts that no longer exist
+    /// (besides once at start), to remove them after `[deregistration] removed_account_retention_days`.
+    public var removedAccountSweepInterval: Duration = .seconds(86_400)
     /// How desktop entries start apps (`appattachctl launch …`).
     public var launcher = LaunchCommand()
 

@@ -2,56 +2,114 @@ import Glibc
 import LinuxSystem
 
 /// The life cycle of users' app data: makes a package's layer (restoring it from the profile
-/// copy), and at sign-out pushes it into the profile atomically and removes it.
+/// copy), and at sign-out pushes it into the profile atomically and retires it.
 ///
 /// Root makes only `users/` (root's, 0711) and `users/<uid>/` (the user's, 0700). Everything
 /// below `users/<uid>/` and everything in the home is the user's, so that work runs as the
 /// user on the `UserFiles` worker: the kernel's permission checks are the user's own, and no
 /// link the user placed can make the agent reach anything the user could not.
+///
+/// Whose data wins: every profile copy has a generation (`ProfileGeneration`), and every layer
+/// records the generation it was restored from and, once a push begins, the one it is pushed
+/// as (`LayerRecord`). A layer replaces the profile copy only if it was made from that very
+/// copy. Otherwise (another host pushed since, or the layer was left behind) neither replaces
+/// the other: the layer's data is kept beside the profile copy as `<family>.kept-<UTC time>`
+/// and the result says so. A layer is removed by renaming it to a name nothing reads
+/// (`.<family>.retired-<random>`) first, so a removal cut short never leaves half a layer
+/// under the family's name.
 public struct AppDataStore: Sendable {
     /// The directory of all users' layers (`/var/lib/appattach/users`).
     public let usersDirectory: String
     /// Where the user's file work runs.
     public let files: UserFiles
+    /// Where running apps are seen: a layer in use is never retired by a preparation.
+    public let scopes: AppScopes
+    /// Where a test makes the work stop as a crash would (nil: never).
+    var interruption: Interruption?
 
-    public init(usersDirectory: String = AppDataLayout.defaultUsersDirectory, files: UserFiles) {
+    /// A store for the layers in `usersDirectory`.
+    public init(usersDirectory: String = AppDataLayout.defaultUsersDirectory, files: UserFiles, scopes: AppScopes = AppScopes()) {
         self.usersDirectory = usersDirectory
         self.files = files
+        self.scopes = scopes
     }
 
     /// What `prepareLayer` found or did.
     public enum Preparation: Sendable, Equatable {
-        /// The layer was there already: it holds this sign-in's data and is left as it is.
+        /// The layer was there already: it holds this host's newer data (or its apps run) and
+        /// is left as it is.
         case existing
         /// A new layer was made; `restored` is what came from the profile copy (nil: there was none).
         case made(restored: TreeCopy.Report?)
+        /// The layer there had been made from a profile copy that has changed since (another
+        /// host pushed, or it was left behind): its data was kept beside the profile copy at
+        /// `kept` (relative to the home; `copied` says what went there), then a new layer was
+        /// made and `restored` from the profile copy.
+        case replaced(kept: String, copied: TreeCopy.Report, restored: TreeCopy.Report?)
+
+        /// What came from the profile copy into a new layer; nil for an existing layer or none.
+        public var restored: TreeCopy.Report? {
+            switch self {
+            case .existing: nil
+            case .made(let restored), .replaced(_, _, let restored): restored
+            }
+        }
     }
 
     /// What a push did.
     public struct Push: Sendable, Equatable {
-        /// What was copied into the profile.
+        /// What was copied into the profile (into the kept copy when `kept` is set).
         public var copied: TreeCopy.Report
-        /// Whether a previous profile copy was replaced (false: the first push).
+        /// Whether a previous profile copy was replaced (false: the first push, or a kept copy).
         public var replacedPrevious: Bool
         /// Time spent copying, making the copy durable (syncfs, exchange, fsync), and removing
         /// the previous copy and the layer.
         public var copying: Duration, syncing: Duration, removing: Duration
+        /// Set when the layer could not replace the profile copy (it changed since the layer
+        /// was made from it): where its data was kept instead, relative to the home.
+        public var kept: String? = nil
+        /// Retired layers that could not be removed yet, each error naming the directory and
+        /// the reason; the next preparation or push of the package tries again.
+        public var leftovers: [String] = []
     }
 
-    /// The name, beside its final one, under which a new layer or profile copy is made. A
-    /// leftover under this name is always garbage: the final name holds a complete copy.
-    static func temporaryName(_ packageFamilyName: String) -> String { ".\(packageFamilyName).new" }
+    /// Where a test makes a push or a preparation stop as if the process died there: the
+    /// work throws `Interrupted` at once and cleans nothing up. Each is also a
+    /// `FaultInjection` pause point of the same name.
+    enum Interruption: String, Sendable {
+        /// The new copy is durable under its temporary name; the layer records it.
+        case pushSynced = "appdata-push-synced"
+        /// The new copy has the family's name; the previous one and the layer are still there.
+        case pushSwapped = "appdata-push-swapped"
+        /// The layer has its retired name; nothing of it is removed yet.
+        case layerRetired = "appdata-layer-retired"
+    }
+
+    /// The error of an `Interruption`.
+    struct Interrupted: Error, CustomStringConvertible {
+        let point: Interruption
+        var description: String { "interrupted at \(point.rawValue) (a test)" }
+    }
 
     /// Makes sure `user`'s layer for `packageFamilyName` exists with every area's `upper` and
     /// `work`. A missing layer is made under a temporary name, filled from the profile copy
     /// (`config`, `data`, `state`), made durable (`syncfs`), and renamed into place, so a
     /// present layer is always complete and a crash leaves only a leftover that the next call
     /// removes.
+    ///
+    /// A layer that is there is used only when it was made from the profile copy as it is now
+    /// (it holds this host's newer data). One that was already pushed is retired and made anew;
+    /// one made from a profile copy that changed since is kept in the home (`.replaced`),
+    /// retired and made anew. While apps of the package run, the layer is left as it is: the
+    /// push at sign-out settles it.
     public func prepareLayer(for user: UserAccount, packageFamilyName: String) throws(AppDataError) -> Preparation {
         let layout = try AppDataLayout(uid: user.uid, packageFamilyName: packageFamilyName, usersDirectory: usersDirectory)
         try prepareUserDirectory(layout, user)
+        let inUse = isInUse(layout), interruption = interruption
         do {
-            return try files.perform(as: user) { home in try Self.prepareLayer(layout, home) }
+            return try files.perform(as: user) { home in
+                try LayerWork(layout: layout, home: home, interruption: interruption).prepare(inUse: inUse)
+            }
         } catch {
             throw AppDataError("cannot prepare the app data of \(packageFamilyName) for \(user.name): \(error)")
         }
@@ -78,17 +136,18 @@ public struct AppDataStore: Sendable {
                 return packageFamilyNames.map { ($0, .failure(error), .zero) }
             }
         }
-        let planned = layouts
+        let planned = layouts.map { family, layout in (family, layout, (try? layout.get()).map(isInUse) ?? false) }
+        let interruption = interruption
         do {
             return try await files.perform(as: user) { home in
-                planned.map { family, layout in
+                planned.map { family, layout, inUse in
                     let started = ContinuousClock.now
                     switch layout {
                     case .failure(let error):
                         return (family, .failure(error), .zero)
                     case .success(let layout):
                         do {
-                            let preparation = try Self.prepareLayer(layout, home)
+                            let preparation = try LayerWork(layout: layout, home: home, interruption: interruption).prepare(inUse: inUse)
                             return (family, .success(preparation), ContinuousClock.now - started)
                         } catch {
                             return (family, .failure(AppDataError("cannot prepare the app data of \(family) for \(user.name): \(error)")),
@@ -104,25 +163,37 @@ public struct AppDataStore: Sendable {
     }
 
     /// Pushes `user`'s layer for `packageFamilyName` into the profile copy
-    /// `~/.local/share/appattach/<PackageFamilyName>/`, then removes the layer. Nil when there
-    /// is no layer (a delayed registration never launched): the profile copy stays as it was.
+    /// `~/.local/share/appattach/<PackageFamilyName>/`, then retires the layer. Nil when there
+    /// is nothing to push: no `users/<uid>` or no layer (a delayed registration never
+    /// launched), or a layer whose push had already swapped its copy in (it is retired now).
     ///
-    /// Atomic: the new copy is written beside the old one under a temporary name, made durable
-    /// with one `syncfs` of the home's file system (every file, directory and entry of the new
-    /// copy reaches stable storage, as an `fsync` of each would do), then swapped in with
-    /// `renameat2(RENAME_EXCHANGE)` (or `RENAME_NOREPLACE` the first time) and the directory
-    /// `fsync`ed. A crash before the swap leaves the previous copy, after it the new one; the
-    /// leftover beside it is removed by the next push or restore.
+    /// Atomic: the new copy is written beside the old one under a temporary name with a new
+    /// generation, made durable with one `syncfs` of the home's file system (every file,
+    /// directory and entry of the new copy reaches stable storage, as an `fsync` of each would
+    /// do), recorded in the layer, then swapped in with `renameat2(RENAME_EXCHANGE)` (or
+    /// `RENAME_NOREPLACE` the first time) and the directory `fsync`ed. A crash before the swap
+    /// leaves the previous copy, after it the new one; the leftover beside it is removed by the
+    /// next push or restore. A home that cannot exchange (NFS, SMB) gets three renames through
+    /// `.<family>.old`, which the next push or restore puts back if the swap stopped halfway.
+    ///
+    /// A layer not made from the profile copy as it is now does not replace it: its data goes
+    /// to a new `<family>.kept-<UTC time>` beside it (`Push.kept`), and the layer is retired.
     public func push(for user: UserAccount, packageFamilyName: String) throws(AppDataError) -> Push? {
         let layout = try AppDataLayout(uid: user.uid, packageFamilyName: packageFamilyName, usersDirectory: usersDirectory)
+        let interruption = interruption
         do {
-            return try files.perform(as: user) { home in try Self.push(layout, home) }
+            return try files.perform(as: user) { home in try LayerWork(layout: layout, home: home, interruption: interruption).push() }
         } catch {
             throw AppDataError("cannot push the app data of \(packageFamilyName) for \(user.name) into the profile: \(error)")
         }
     }
 
     // MARK: - As root
+
+    /// Whether apps of the layer's package run (for the user, seen in the cgroup tree).
+    private func isInUse(_ layout: AppDataLayout) -> Bool {
+        !scopes.running(uid: layout.uid, packageFamilyName: layout.packageFamilyName).isEmpty
+    }
 
     /// `users/` (root, 0711: users reach their own directory but cannot list the others) and
     /// `users/<uid>/` (the user's, 0700). Only root can write in `users/`, so nothing in this
@@ -143,89 +214,5 @@ public struct AppDataStore: Sendable {
         } catch {
             throw AppDataError("cannot prepare \(layout.userDirectory) for \(user.name): \(error)")
         }
-    }
-
-    // MARK: - As the user (on the UserFiles worker)
-
-    static func prepareLayer(_ layout: AppDataLayout, _ home: UserHome) throws -> Preparation {
-        let family = layout.packageFamilyName
-        let mine = try OpenDirectory.open(layout.userDirectory, owner: home.user.uid)
-        let temporary = temporaryName(family)
-        try mine.removeTree(temporary)
-        if let layer = try mine.openDirectory(family) {
-            for area in AppDataArea.allCases {
-                let dir = try layer.makeDirectory(area.rawValue)
-                _ = try dir.makeDirectory("upper")
-                _ = try dir.makeDirectory("work")
-            }
-            return .existing
-        }
-        // A push cut short leaves its temporary copy beside the profile copy.
-        try home.openDirectory(AppDataLayout.profileParent, create: false)?.removeTree(temporary)
-        let profile = try home.openDirectory(layout.profileRelativePath, create: false)
-        let layer = try mine.makeDirectory(temporary)
-        var restored = TreeCopy.Report()
-        for area in AppDataArea.allCases {
-            let dir = try layer.makeDirectory(area.rawValue)
-            if area.isPushed, let profile, try directory(area.rawValue, in: profile, &restored) != nil {
-                restored.add(try TreeCopy.profileToLayer.copyDirectory(area.rawValue, from: profile, to: dir, as: "upper"))
-            } else {
-                _ = try dir.makeDirectory("upper")
-            }
-            _ = try dir.makeDirectory("work")
-        }
-        // What came from the profile is made durable before the layer takes its final name: a
-        // power cut could otherwise leave files without their data in a layer that looks
-        // complete, and the next push would put them over the good profile copy.
-        if profile != nil { try layer.syncFileSystem() }
-        try mine.rename(temporary, to: family, .noReplace)
-        return .made(restored: profile == nil ? nil : restored)
-    }
-
-    static func push(_ layout: AppDataLayout, _ home: UserHome) throws -> Push? {
-        let family = layout.packageFamilyName
-        let mine = try OpenDirectory.open(layout.userDirectory, owner: home.user.uid)
-        guard let layer = try mine.openDirectory(family) else { return nil }
-        guard let parent = try home.openDirectory(AppDataLayout.profileParent, create: true) else {
-            throw SystemCallError("mkdir", "~/" + AppDataLayout.profileParent, errno: ENOENT)
-        }
-        let clock = ContinuousClock()
-        let started = clock.now
-        let temporary = temporaryName(family)
-        try parent.removeTree(temporary)
-        let copy = try parent.makeDirectory(temporary)
-        var report = TreeCopy.Report()
-        for area in AppDataArea.pushed {
-            // Anything but a directory where an area or its upper belongs (a link the user put
-            // there) is not followed: that area is pushed empty and the entry is reported.
-            if let dir = try directory(area.rawValue, in: layer, &report), let _ = try directory("upper", in: dir, &report) {
-                report.add(try TreeCopy.layerToProfile.copyDirectory("upper", from: dir, to: copy, as: area.rawValue))
-            } else {
-                _ = try copy.makeDirectory(area.rawValue)
-            }
-        }
-        let copied = clock.now
-        try copy.syncFileSystem()
-        FaultInjection.pausePoint("appdata-push-synced")
-        let replacing = try parent.status(of: family) != nil
-        try parent.rename(temporary, to: family, replacing ? .exchange : .noReplace)
-        try parent.sync()
-        FaultInjection.pausePoint("appdata-push-swapped")
-        let synced = clock.now
-        // After the exchange the temporary name holds the previous copy.
-        try parent.removeTree(temporary)
-        try mine.removeTree(family)
-        return Push(copied: report, replacedPrevious: replacing, copying: copied - started, syncing: synced - copied,
-                    removing: clock.now - synced)
-    }
-
-    /// The directory `name` in `parent`; nil when missing or something else (then reported).
-    private static func directory(_ name: String, in parent: OpenDirectory, _ report: inout TreeCopy.Report) throws -> OpenDirectory? {
-        guard let st = try parent.status(of: name) else { return nil }
-        guard st.st_mode & S_IFMT == S_IFDIR else {
-            report.skipped.append("\(parent.display(name)) (not a directory: \(TreeCopy.kindName(st.st_mode)))")
-            return nil
-        }
-        return try parent.openDirectory(name)
     }
 }

@@ -1,64 +1,51 @@
 import Glibc
 import LinuxSystem
 
-/// Copies an overlay upper tree faithfully, between the layer and the profile, both ways:
-/// directories, regular files, symbolic links (as links, never followed), overlayfs whiteouts,
-/// modes, modification times, and `user.*` extended attributes
-/// (`user.overlay.opaque` and the other `user.overlay.*` ones that an overlay mounted with
-/// `userxattr` keeps). Other device nodes, FIFOs and sockets are skipped and reported.
+/// Copies an overlay upper tree between the layer and the profile, both ways: directories,
+/// regular files, symbolic links (as links, never followed), overlayfs whiteouts and opaque
+/// directories, modes, modification times, and the `user.*` extended attributes apps write.
+/// Other device nodes, FIFOs and sockets are skipped and reported.
 ///
-/// In a layer a whiteout is what overlayfs makes: a character device 0/0. In the profile copy
-/// it is an empty file `.wh.<name>`, the marker OCI image layers use, because the file system
-/// of a home (SMB or NFS profile shares, an overlay) often refuses device nodes. `layerToProfile`
-/// and `profileToLayer` convert; a file in a layer whose own name starts with `.wh.` would be
-/// read back as a whiteout, so it is not pushed and is reported.
+/// A layer holds what overlayfs makes. A profile copy lives in a home, whose file system may be
+/// NFS, SMB or FAT and hold no device nodes, no extended attributes, no links or no modes, so
+/// it holds the overlay's marks in portable form, as marker files:
+///
+/// | in a layer                                         | in a profile copy                              |
+/// |----------------------------------------------------|------------------------------------------------|
+/// | whiteout `name`: a character device 0/0            | `.wh.<name>`, an empty file (OCI)              |
+/// | opaque directory: `user.overlay.opaque` = `y`      | `.wh..wh..opq`, an empty file inside it (OCI)  |
+/// | symbolic link `name` -> `target`                   | the link; where the home refuses links (vfat   |
+/// |                                                    | `EPERM`, FUSE `ENOSYS`), `.lnk.<name>`: a      |
+/// |                                                    | regular file holding `target`, nothing else    |
+///
+/// `layerToProfile` and `profileToLayer` convert. The other `user.overlay.*` attributes are the
+/// overlay's bookkeeping and stay in the layer. A file in a layer whose own name starts with
+/// `.wh.` or `.lnk.` would be read back as a marker, so it is not pushed and is reported.
+///
+/// Where the home cannot keep something that has no marker, the copy goes on and the report
+/// says what was lost: `user.*` attributes it refuses (`EOPNOTSUPP`, or `E2BIG`, `ERANGE`,
+/// `EPERM`, `ENOSPC` for one it cannot hold) in `droppedAttributes`; modes it refuses or
+/// ignores in `modesNotKept`; names it refuses (FAT: `a:b`, or `A` beside `a`) in `skipped`.
 ///
 /// Every name is resolved beneath the directory being walked, one level at a time, without
 /// following links: a link in the source is copied as a link, and the destination is made
 /// fresh by this copy, so nothing outside the two trees is read or written.
 public struct TreeCopy: Sendable {
-    /// What a copy did.
-    public struct Report: Sendable, Equatable {
-        /// Regular files copied.
-        public var files = 0
-        /// Directories, links and whiteouts made.
-        public var otherEntries = 0
-        /// Bytes of regular file data copied.
-        public var bytes: UInt64 = 0
-        /// What was left out, relative to the copy's root, with the reason.
-        public var skipped: [String] = []
-
-        public init() {}
-
-        /// Adds `other`'s counts.
-        public mutating func add(_ other: Report) {
-            files += other.files
-            otherEntries += other.otherEntries
-            bytes += other.bytes
-            skipped += other.skipped
-        }
-    }
-
     /// Deeper trees are refused: one descriptor stays open per level.
     public static let maximumDepth = 128
-    /// Which extended attributes travel: the ones an unprivileged overlay and apps use.
-    static func copiesAttribute(_ name: String) -> Bool { name.hasPrefix("user.") }
 
-    /// How a tree spells its whiteouts.
+    /// How a tree spells the overlay's marks (whiteouts, opaque directories) and links.
     public enum WhiteoutForm: Sendable {
-        /// A character device 0/0, as overlayfs makes and reads them (a layer).
+        /// As overlayfs makes and reads them: devices 0/0, attributes, links (a layer).
         case device
-        /// An empty regular file `.wh.<name>` (a profile copy).
+        /// As marker files where need be (a profile copy).
         case marker
     }
 
-    /// The prefix of a whiteout marker's name.
-    public static let markerPrefix = ".wh."
-
-    /// How whiteouts are spelled in the source and in the destination.
+    /// How marks are spelled in the source and in the destination.
     public let sourceWhiteouts: WhiteoutForm, destinationWhiteouts: WhiteoutForm
 
-    /// A copy that reads whiteouts as `source` spells them and writes them as `destination` does.
+    /// A copy that reads marks as `source` spells them and writes them as `destination` does.
     public init(from source: WhiteoutForm = .device, to destination: WhiteoutForm = .device) {
         sourceWhiteouts = source
         destinationWhiteouts = destination
@@ -69,8 +56,9 @@ public struct TreeCopy: Sendable {
     /// From the profile copy into a new layer.
     public static let profileToLayer = TreeCopy(from: .marker, to: .device)
 
-    /// Copies the directory `name` in `source` to the new directory `name` in `destination`
-    /// (which must not exist), with everything below it.
+    /// Copies the directory `name` in `source` to the new directory `target` (default: `name`)
+    /// in `destination`, which must not exist, with everything below it. Paths in the report
+    /// are relative to the copied directory.
     public func copyDirectory(_ name: String, from source: OpenDirectory, to destination: OpenDirectory,
                               as target: String? = nil) throws(SystemCallError) -> Report {
         var report = Report()
@@ -87,65 +75,85 @@ public struct TreeCopy: Sendable {
             throw SystemCallError("copy (more than \(Self.maximumDepth) levels)", source.display(name), errno: ELOOP)
         }
         guard let from = try source.openDirectory(name) else { throw SystemCallError("open", source.display(name), errno: ENOENT) }
-        guard mkdirat(destination.descriptor, target, 0o700) == 0 else { throw SystemCallError("mkdir", destination.display(target)) }
+        guard try makeEntry(relative, &report.skipped, { () throws(SystemCallError) in
+            guard mkdirat(destination.descriptor, target, 0o700) == 0 else { throw SystemCallError("mkdir", destination.display(target)) }
+        }) else { return }
         guard let to = try destination.openDirectory(target) else { throw SystemCallError("open", destination.display(target), errno: ENOENT) }
         report.otherEntries += 1
+        var opaque = false
         for child in try from.names() {
             let path = relative.isEmpty ? child : relative + "/" + child
             guard let cst = try from.status(of: child) else { continue } // removed meanwhile
             let kind = cst.st_mode & S_IFMT
-            if kind == S_IFREG, child.hasPrefix(Self.markerPrefix) {
-                if sourceWhiteouts == .marker, cst.st_size == 0, child.count > Self.markerPrefix.count {
-                    try makeWhiteout(String(child.dropFirst(Self.markerPrefix.count)), cst, in: to)
-                    report.otherEntries += 1
-                    continue
-                }
-                if destinationWhiteouts == .marker {
-                    report.skipped.append("\(path) (a name starting with \(Self.markerPrefix) marks a deleted file)")
-                    continue
-                }
+            if kind == S_IFREG, sourceWhiteouts == .marker,
+               try restoreMarker(child, cst, from: from, to: to, opaque: &opaque, &report) {
+                continue
+            }
+            if kind == S_IFREG, destinationWhiteouts == .marker, Self.isReservedInProfile(child) {
+                report.skipped.append("\(path) (a name starting with \(Self.markerPrefix) or \(Self.linkMarkerPrefix) marks a deleted file or a link)")
+                continue
             }
             switch kind {
             case S_IFDIR:
                 try copyDirectory(child, cst, from: from, to: to, as: child, relative: path, depth: depth + 1, &report)
             case S_IFREG:
-                try copyFile(child, cst, from: from, to: to)
+                var copied = Report()
+                guard try makeEntry(path, &report.skipped, { () throws(SystemCallError) in
+                    try copyFile(child, cst, from: from, to: to, relative: path, &copied)
+                }) else { continue }
+                report.add(copied)
                 report.files += 1
                 report.bytes += UInt64(cst.st_size)
             case S_IFLNK:
-                try to.makeSymbolicLink(child, target: try from.readSymbolicLink(child))
-                try to.setTimes(child, access: cst.st_atim, modification: cst.st_mtim)
+                let target = try from.readSymbolicLink(child)
+                var made = Report()
+                guard try makeEntry(path, &report.skipped, { () throws(SystemCallError) in
+                    try makeLink(child, target: target, cst, in: to, &made)
+                }) else { continue }
+                report.add(made)
                 report.otherEntries += 1
             case S_IFCHR where cst.st_rdev == 0:
-                try makeWhiteout(child, cst, in: to)
+                guard try makeEntry(path, &report.skipped, { () throws(SystemCallError) in try makeWhiteout(child, cst, in: to) }) else { continue }
                 report.otherEntries += 1
             default:
                 report.skipped.append("\(path) (\(Self.kindName(cst.st_mode)))")
             }
         }
-        try copyAttributes(from: from.descriptor, to: to.descriptor, source.display(name))
+        if try copyAttributes(from: from.descriptor, to: to.descriptor, source.display(name), relative: relative, &report) {
+            opaque = true
+        }
+        if opaque {
+            switch destinationWhiteouts {
+            case .marker: try makeMarker(Self.opaqueMarker, contents: [], st, in: to)
+            case .device: try setAttribute(Self.opaqueAttribute, Self.opaqueValue, on: to.descriptor, to.path, relative: relative, &report)
+            }
+        }
         // Mode and times last: the children's creation changed the time, and a read-only
         // mode would have stopped them being made.
-        try retryingOnInterrupt("chmod", to.path) { fchmod(to.descriptor, st.st_mode & 0o7777) }
+        try setMode(to.descriptor, st.st_mode, to.path, relative: relative, &report)
         let times = [st.st_atim, st.st_mtim]
         guard futimens(to.descriptor, times) == 0 else { throw SystemCallError("futimens", to.path) }
     }
 
-    /// Marks `name` deleted in `directory`, spelled as the destination spells whiteouts.
-    private func makeWhiteout(_ name: String, _ st: stat, in directory: OpenDirectory) throws(SystemCallError) {
-        switch destinationWhiteouts {
-        case .device:
-            try directory.makeWhiteout(name)
-            try directory.setTimes(name, access: st.st_atim, modification: st.st_mtim)
-        case .marker:
-            let marker = Self.markerPrefix + name
-            let file = try directory.createFile(marker, mode: 0o600)
-            let times = [st.st_atim, st.st_mtim]
-            guard futimens(file.descriptor, times) == 0 else { throw SystemCallError("futimens", file.path) }
+    /// The calls that make an entry. Only their failure can be a refused name; they come first
+    /// in each entry's making, so a refused entry leaves nothing behind.
+    private static let creatingCalls: Set<String> = ["mkdir", "create", "symlink"]
+
+    /// Runs `make`, which makes the entry `path` in a profile copy; false when the home's file
+    /// system refused its name (then it is reported and left out). In a layer every failure throws.
+    private func makeEntry(_ path: String, _ skipped: inout [String], _ make: () throws(SystemCallError) -> Void) throws(SystemCallError) -> Bool {
+        do {
+            try make()
+            return true
+        } catch where destinationWhiteouts == .marker && !path.isEmpty && Self.refusesName(error.errno)
+                    && Self.creatingCalls.contains(error.call) {
+            skipped.append("\(path) (the home's file system refuses the name: \(error.reason))")
+            return false
         }
     }
 
-    private func copyFile(_ name: String, _ st: stat, from source: OpenDirectory, to destination: OpenDirectory) throws(SystemCallError) {
+    private func copyFile(_ name: String, _ st: stat, from source: OpenDirectory, to destination: OpenDirectory,
+                          relative: String, _ report: inout Report) throws(SystemCallError) {
         let input = try source.openFileForReading(name)
         let output = try destination.createFile(name, mode: 0o600)
         do {
@@ -156,17 +164,10 @@ public struct TreeCopy: Sendable {
         } catch {
             throw SystemCallError("copy", source.display(name), errno: EIO)
         }
-        try copyAttributes(from: input.descriptor, to: output.descriptor, source.display(name))
-        try retryingOnInterrupt("chmod", output.path) { fchmod(output.descriptor, st.st_mode & 0o7777) }
+        try copyAttributes(from: input.descriptor, to: output.descriptor, source.display(name), relative: relative, &report)
+        try setMode(output.descriptor, st.st_mode, output.path, relative: relative, &report)
         let times = [st.st_atim, st.st_mtim]
         guard futimens(output.descriptor, times) == 0 else { throw SystemCallError("futimens", output.path) }
-    }
-
-    private func copyAttributes(from source: Int32, to destination: Int32, _ subject: String) throws(SystemCallError) {
-        for name in try ExtendedAttributes.names(of: source, subject) where Self.copiesAttribute(name) {
-            guard let value = try ExtendedAttributes.value(of: source, name, subject) else { continue }
-            try ExtendedAttributes.set(name, value, on: destination, subject)
-        }
     }
 
     static func kindName(_ mode: mode_t) -> String {
@@ -177,6 +178,7 @@ public struct TreeCopy: Sendable {
         case S_IFSOCK: "socket"
         case S_IFLNK: "symbolic link"
         case S_IFREG: "regular file"
+        case S_IFDIR: "directory"
         default: "unknown file type"
         }
     }

@@ -36,11 +36,14 @@ extension HostConfig {
                 ?? defaultLogonTimeoutSeconds
         }
         if let deregistration = try root.table("deregistration") {
-            try deregistration.rejectUnknownKeys(allowed: ["grace_seconds", "stop_apps_after_seconds"])
+            try deregistration.rejectUnknownKeys(allowed: ["grace_seconds", "stop_apps_after_seconds", "removed_account_retention_days"])
             config.deregistrationGraceSeconds = try deregistration.int("grace_seconds", in: 0...86_400)
                 ?? defaultDeregistrationGraceSeconds
             config.appStopGraceSeconds = try deregistration.int("stop_apps_after_seconds", in: 0...3_600)
                 ?? defaultAppStopGraceSeconds
+            // Ten years is "keep"; beyond that a typo (days for seconds) is more likely than intent.
+            config.removedAccountRetentionDays = try deregistration.int("removed_account_retention_days", in: 0...3_650)
+                ?? defaultRemovedAccountRetentionDays
         }
         config.logLevel = try root.choice("log_level", of: LogLevel.self) ?? defaultLogLevel
         return config

@@ -57,6 +57,10 @@ public struct HostConfig: Sendable, Equatable {
     /// How long deregistration waits for a package's running apps to end before it stops them
     /// and pushes their data.
     public var appStopGraceSeconds: Int = defaultAppStopGraceSeconds
+    /// How many days the app data layers (`<state>/users/<uid>`) and records of an account
+    /// that no longer exists are kept after the agent first saw it missing; 0 removes them at
+    /// the next sweep. A uid that another account has taken is cleared at once regardless.
+    public var removedAccountRetentionDays: Int = defaultRemovedAccountRetentionDays
     public var logLevel: LogLevel
 
     public static let defaultStateDirectory = "/var/lib/appattach"
@@ -64,6 +68,7 @@ public struct HostConfig: Sendable, Equatable {
     public static let defaultLogonTimeoutSeconds = 30
     public static let defaultDeregistrationGraceSeconds = 10
     public static let defaultAppStopGraceSeconds = 10
+    public static let defaultRemovedAccountRetentionDays = 30
     public static let defaultLogLevel = LogLevel.info
 
     public init(share: Share, pool: String,

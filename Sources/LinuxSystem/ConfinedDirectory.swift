@@ -98,6 +98,66 @@ public class ConfinedDirectory {
         return Array(bytes.prefix(done))
     }
 
+    /// A regular file read whole, with what its new version keeps: see `readWholeFile`.
+    public struct WholeFile: Sendable, Equatable {
+        /// Every byte, up to the end of the file as the read found it.
+        public var bytes: [UInt8]
+        /// Its permission bits (`st_mode & 07777`): the new version is written with them.
+        public var mode: mode_t
+
+        public init(bytes: [UInt8], mode: mode_t) {
+            self.bytes = bytes
+            self.mode = mode
+        }
+    }
+
+    /// The whole regular file at `path` and its mode, for rewriting it: nil only when nothing
+    /// is there. Unlike `readRegularFile`, nothing else is taken for "no file", because a
+    /// rewrite would then replace what is there: a symbolic link, a directory or a device
+    /// throws, and so does a file longer than `limit`, before anything is written, with the
+    /// reason (`EFBIG`). The file is read to its end, however long it grew since `fstat`.
+    public func readWholeFile(_ path: String, limit: Int) throws(SystemCallError) -> WholeFile? {
+        let (parent, name) = try split(path)
+        guard let dir = try directory(parent, create: false) else { return nil }
+        let fd = appattach_openat2(dir, name, UInt64(O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), 0, Self.resolve)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            if errno == ELOOP { throw SystemCallError("open (symbolic link, not followed)", display(path)) }
+            throw SystemCallError("open", display(path))
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SystemCallError("stat", display(path)) }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw SystemCallError("open (not a regular file)", display(path), errno: EINVAL) }
+        let tooLong = { (size: Int) in
+            SystemCallError("read (\(Self.describeSize(size)), more than the \(Self.describeSize(limit)) appattach rewrites; left as it is)",
+                            self.display(path), errno: EFBIG)
+        }
+        if Int(st.st_size) > limit { throw tooLong(Int(st.st_size)) }
+        // One byte more than the limit, so that a file that grew past it is noticed.
+        var bytes = [UInt8](repeating: 0, count: min(max(Int(st.st_size), 4096), limit) + 1)
+        var done = 0
+        while true {
+            if done == bytes.count {
+                guard bytes.count <= limit else { throw tooLong(done) }
+                bytes += [UInt8](repeating: 0, count: min(bytes.count, limit + 1 - bytes.count))
+            }
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 { if errno == EINTR { continue }; throw SystemCallError("read", display(path)) }
+            if n == 0 { break }
+            done += n
+        }
+        if done > limit { throw tooLong(done) }
+        return WholeFile(bytes: Array(bytes.prefix(done)), mode: st.st_mode & 0o7777)
+    }
+
+    /// `1536 bytes`, `3 MiB`, `64 MiB`: sizes in messages.
+    static func describeSize(_ bytes: Int) -> String {
+        if bytes >= 1 << 20 && bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+        if bytes >= 1 << 20 { return "\(bytes) bytes (\(bytes >> 20) MiB)" }
+        return "\(bytes) bytes"
+    }
+
     /// Writes `bytes` to `path` with `mode`: a temporary file beside it, then `renameat` over
     /// whatever is there (a symbolic link there is replaced, not followed). Missing parent
     /// directories are made with `directoryMode`.

@@ -156,20 +156,38 @@ public final class OpenDirectory {
 
     /// How `rename` treats an existing target.
     public enum RenameMode: Sendable {
-        /// Fail with `EEXIST` if the target exists (`RENAME_NOREPLACE`).
+        /// Fail with `EEXIST` if the target exists (`RENAME_NOREPLACE`). Where the file system
+        /// cannot do that (NFS, and FUSE file systems without `rename2`, say `EINVAL`), the
+        /// target is looked up first and a plain rename follows: then only a creator racing
+        /// between the two could be replaced.
         case noReplace
-        /// Swap source and target atomically; both must exist (`RENAME_EXCHANGE`).
+        /// Swap source and target atomically; both must exist (`RENAME_EXCHANGE`). NFS, SMB and
+        /// many FUSE file systems refuse it with `EINVAL`.
         case exchange
+        /// Replace whatever is at the target, as `rename(2)` does.
+        case replace
     }
 
     /// Renames `name` to `target` in this directory. The corresponding C call is `renameat2`.
     public func rename(_ name: String, to target: String, _ mode: RenameMode) throws(SystemCallError) {
         try Self.check(name)
         try Self.check(target)
-        let flags = mode == .exchange ? appattach_RENAME_EXCHANGE : appattach_RENAME_NOREPLACE
-        guard appattach_renameat2(descriptor, name, descriptor, target, flags) == 0 else {
-            throw SystemCallError(mode == .exchange ? "renameat2(RENAME_EXCHANGE)" : "renameat2(RENAME_NOREPLACE)", display(name))
+        let flags: UInt32
+        switch mode {
+        case .noReplace: flags = appattach_RENAME_NOREPLACE
+        case .exchange: flags = appattach_RENAME_EXCHANGE
+        case .replace: flags = 0
         }
+        if appattach_renameat2(descriptor, name, descriptor, target, flags) == 0 { return }
+        let call = switch mode {
+        case .noReplace: "renameat2(RENAME_NOREPLACE)"
+        case .exchange: "renameat2(RENAME_EXCHANGE)"
+        case .replace: "rename"
+        }
+        let error = SystemCallError(call, display(name))
+        guard mode == .noReplace, error.errno == EINVAL else { throw error }
+        if try status(of: target) != nil { throw SystemCallError(call, display(name), errno: EEXIST) }
+        try rename(name, to: target, .replace)
     }
 
     /// Removes the file, link or empty directory `name`; false when there was none.

@@ -127,7 +127,10 @@ struct HomeConvergence {
             changes.leftAlone.append("\(home.display(path)) is not a regular file; associations not changed")
             return
         }
-        let before = try home.readRegularFile(path).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        // Whole, whatever its length (up to a bound that refuses rather than truncates): the
+        // new version is written from it, so anything not read would be lost.
+        let file = try home.readWholeFile(path, limit: RegistrationLayout.largestRewrittenFile)
+        let before = file.map { String(decoding: $0.bytes, as: UTF8.self) } ?? ""
         let after = MimeAppsList.merge(before, removing: { type, id in
             let area: RegistrationArea = type.hasPrefix("x-scheme-handler/") ? .urlSchemes : .fileAssociations
             return managing.contains { $0.areas.contains(area) && id.hasPrefix($0.namePrefix) }
@@ -136,8 +139,9 @@ struct HomeConvergence {
         if after.isEmpty {
             if try home.remove(path) { changes.removed.append(path) }
         } else {
-            // The user's own settings live in this file too: make the new version durable.
-            try home.writeFile(path, Array(after.utf8), mode: 0o644, durable: true)
+            // The user's own settings live in this file too: make the new version durable, with
+            // the mode the user gave the old one (a new file gets the usual 0644).
+            try home.writeFile(path, Array(after.utf8), mode: file?.mode ?? 0o644, durable: true)
             changes.written.append(path)
         }
     }

@@ -16,6 +16,13 @@ public enum RegistrationLayout {
     /// Default and added applications per MIME type.
     public static let mimeApps = ".config/mimeapps.list"
 
+    /// The longest file of the user's own that registration rewrites (`mimeapps.list`): read
+    /// whole, merged and written back. One that is longer is refused with the reason and left
+    /// as it is, never taken for empty. Real ones are kilobytes. The bound keeps a user's file
+    /// from holding up the agent: merging 8 MiB takes about 2 s in a debug build, 64 MiB took
+    /// 18 s and a gigabyte of memory, longer than the loop may take for one command.
+    public static let largestRewrittenFile = 8 << 20
+
     /// The prefix of every file appattach writes into a home.
     public static let prefix = "appattach-"
 

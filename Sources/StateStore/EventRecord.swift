@@ -21,6 +21,7 @@ public struct EventRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         public static let deregistered = Kind("deregistered")
         public static let hostPoolChanged = Kind("hostpool-changed")
         public static let hostPoolRejected = Kind("hostpool-rejected")
+        public static let accountDataRemoved = Kind("account-data-removed")
     }
 
     /// Assigned by SQLite on insert.

@@ -7,7 +7,7 @@ import GRDB
 /// Only the agent opens the file, once, through one `DatabaseQueue` (other processes ask the
 /// agent). Every method is one transaction. Opening migrates the schema to the current version.
 public struct StateDatabase: Sendable {
-    private let writer: any DatabaseWriter
+    let writer: any DatabaseWriter
 
     /// Wraps `writer` (a queue on a file, or in memory for tests) and migrates it.
     public init(_ writer: any DatabaseWriter) throws {

@@ -52,6 +52,17 @@ enum StateSchema {
                 t.column("message", .text).notNull()
             }
         }
+        migrator.registerMigration("v2") { db in
+            // Whose a uid's app data layers and registrations are, and since when that account
+            // has been missing from NSS. No foreign key: a row outlives the registrations (the
+            // layers stay for the retention period after the account is gone).
+            try db.create(table: "accounts") { t in
+                t.primaryKey("uid", .integer)
+                t.column("user_name", .text).notNull()
+                t.column("recorded_at", .datetime).notNull()
+                t.column("missing_since", .datetime)
+            }
+        }
         return migrator
     }
 }

@@ -19,13 +19,16 @@ final class AgentUnderTest {
     let server: ControlServer
     private var connections: AsyncStream<ControlConnection>.Iterator
 
-    init() throws {
-        let config = HostConfig(share: .init(path: directory + "/share"), pool: "pool1",
+    /// `logger`: where the core logs (nowhere by default); `configure` changes the host
+    /// configuration before the core is made.
+    init(logger: Logger = Logger(label: "appattachd-test") { _ in SwiftLogNoOpLogHandler() },
+         configure: (inout HostConfig) -> Void = { _ in }) throws {
+        var config = HostConfig(share: .init(path: directory + "/share"), pool: "pool1",
                                 stateDirectory: directory + "/state", runtimeDirectory: directory + "/run")
+        configure(&config)
         // Traversable by the second user, like /run/appattach.
         chmod(directory, 0o755)
         let settings = AgentSettings(config: config, configPath: directory + "/appattach.toml")
-        let logger = Logger(label: "appattachd-test") { _ in SwiftLogNoOpLogHandler() }
         let database: StateDatabase
         do {
             try FileManager.default.createDirectory(atPath: config.runtimeDirectory, withIntermediateDirectories: true)

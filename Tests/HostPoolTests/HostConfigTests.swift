@@ -13,6 +13,8 @@ struct HostConfigTests {
         #expect(config.runtimeDirectory == "/run/appattach")
         #expect(config.logonTimeoutSeconds == 30)
         #expect(config.deregistrationGraceSeconds == 10)
+        #expect(config.appStopGraceSeconds == 10)
+        #expect(config.removedAccountRetentionDays == 30)
         #expect(config.logLevel == .info)
         #expect(config.hostPoolPath == "/mnt/appattach/hostpools/pool1.toml")
     }
@@ -23,6 +25,7 @@ struct HostConfigTests {
         #expect(config == HostConfig(share: .init(path: "/srv/share", mount: .none), pool: "p"))
         #expect(config.stateDirectory == "/var/lib/appattach")
         #expect(config.logonTimeoutSeconds == 30)
+        #expect(config.removedAccountRetentionDays == HostConfig.defaultRemovedAccountRetentionDays)
         #expect(config.logLevel == .info)
     }
 
@@ -40,10 +43,15 @@ struct HostConfigTests {
             logon_timeout_seconds = 0
             [deregistration]
             grace_seconds = 300
+            stop_apps_after_seconds = 0
+            removed_account_retention_days = 0
             """, displayName: "a.toml")
-        #expect(config == HostConfig(share: .init(path: "/mnt/s", mount: .smbnetfs), pool: "east-2",
-                                     stateDirectory: "/srv/state", runtimeDirectory: "/run/aa",
-                                     logonTimeoutSeconds: 0, deregistrationGraceSeconds: 300, logLevel: .debug))
+        var expected = HostConfig(share: .init(path: "/mnt/s", mount: .smbnetfs), pool: "east-2",
+                                  stateDirectory: "/srv/state", runtimeDirectory: "/run/aa",
+                                  logonTimeoutSeconds: 0, deregistrationGraceSeconds: 300, logLevel: .debug)
+        expected.appStopGraceSeconds = 0
+        expected.removedAccountRetentionDays = 0
+        #expect(config == expected)
     }
 
     static let base = "pool = \"p\"\n[share]\npath = \"/mnt/s\"\n"
@@ -69,6 +77,14 @@ struct HostConfigTests {
          "etc/a.toml:5: registration.logon_timeout_seconds must be an integer, not a string"),
         (base + "[deregistration]\ngrace_seconds = -1\n",
          "etc/a.toml:5: deregistration.grace_seconds must be from 0 to 86400, not -1"),
+        (base + "[deregistration]\nremoved_account_retention_days = -1\n",
+         "etc/a.toml:5: deregistration.removed_account_retention_days must be from 0 to 3650, not -1"),
+        (base + "[deregistration]\nremoved_account_retention_days = 3651\n",
+         "etc/a.toml:5: deregistration.removed_account_retention_days must be from 0 to 3650, not 3651"),
+        (base + "[deregistration]\nremoved_account_retention_days = 1.5\n",
+         "etc/a.toml:5: deregistration.removed_account_retention_days must be an integer, not a floating-point number"),
+        (base + "[deregistration]\nretention_days = 5\n",
+         "etc/a.toml:5: unknown key deregistration.retention_days (known keys: deregistration.grace_seconds, deregistration.removed_account_retention_days, deregistration.stop_apps_after_seconds)"),
         ("log_level = \"verbose\"\n" + base,
          "etc/a.toml:1: log_level must be \"trace\", \"debug\", \"info\", \"notice\", \"warning\", \"error\" or \"critical\", not \"verbose\""),
         (base + "[registration]\nlogon_timeout = 5\n",

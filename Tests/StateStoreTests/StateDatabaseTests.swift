@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import StateStore
+@testable import StateStore
 import Testing
 import TestSupport
 
@@ -37,13 +37,13 @@ struct StateDatabaseTests {
         return db
     }
 
-    @Test("migrations: v1 creates the four tables with their columns, and foreign keys are enforced")
+    @Test("migrations: v1 creates the four tables, v2 the accounts, with their columns, and foreign keys are enforced")
     func schema() throws {
         let db = try StateDatabase.inMemory()
-        #expect(try db.appliedMigrations() == ["v1"])
+        #expect(try db.appliedMigrations() == ["v1", "v2"])
         let (columns, foreignKeys, enforced) = try db.reader.read { db in
             var columns: [String: [String]] = [:]
-            for table in ["images", "packages", "registrations", "events"] {
+            for table in ["images", "packages", "registrations", "events", "accounts"] {
                 columns[table] = try db.columns(in: table).map(\.name)
             }
             let foreignKeys = try ["packages", "registrations"].map { try db.foreignKeys(on: $0).map(\.destinationTable) }
@@ -53,6 +53,7 @@ struct StateDatabaseTests {
         #expect(columns["packages"] == ["full_name", "family_name", "image_id", "mount_point"])
         #expect(columns["registrations"] == ["uid", "package_full_name", "user_name", "mode", "state", "registered_at", "completed_at"])
         #expect(columns["events"] == ["id", "time", "kind", "uid", "package", "image", "duration_usec", "message"])
+        #expect(columns["accounts"] == ["uid", "user_name", "recorded_at", "missing_since"])
         #expect(foreignKeys == [["images"], ["packages"]])
         #expect(enforced == true)
     }
@@ -70,7 +71,7 @@ struct StateDatabaseTests {
         let attributes = try FileManager.default.attributesOfItem(atPath: dir)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o700)
         let reopened = try StateDatabase.open(directory: dir)
-        #expect(try reopened.appliedMigrations() == ["v1"])
+        #expect(try reopened.appliedMigrations() == ["v1", "v2"])
         #expect(try reopened.image(Self.imageA.id) == Self.imageA)
         #expect(FileManager.default.fileExists(atPath: dir + "/state.db"))
     }
@@ -110,6 +111,47 @@ struct StateDatabaseTests {
         #expect(try !db.completeRegistration(uid: 1003, packageFullName: Self.editor, at: later))
         #expect(try db.deleteRegistration(uid: 1002, packageFullName: Self.editor))
         #expect(try db.users(ofPackage: Self.editor) == [1001])
+    }
+
+    @Test("a database of the first version gets the accounts table and keeps its rows")
+    func migratesFromV1() throws {
+        let queue = try DatabaseQueue()
+        try StateSchema.migrator.migrate(queue, upTo: "v1")
+        try queue.write { db in
+            try Self.imageA.insert(db)
+            try Self.package(Self.editor, image: Self.imageA.id).insert(db)
+            try Self.registration(1001, Self.editor).insert(db)
+        }
+        let db = try StateDatabase(queue)
+        #expect(try db.appliedMigrations() == ["v1", "v2"])
+        #expect(try db.registrations(ofUID: 1001) == [Self.registration(1001, Self.editor)])
+        #expect(try db.accounts().isEmpty)
+    }
+
+    @Test("accounts: the owner is recorded, missing keeps the first time seen, forgetting takes the registrations and adds the events at once")
+    func accounts() throws {
+        let db = try Self.populated()
+        #expect(try db.account(uid: 1001) == nil)
+        try db.saveAccount(AccountRecord(uid: 1001, userName: "alice", recordedAt: Self.t0))
+        #expect(try db.account(uid: 1001) == AccountRecord(uid: 1001, userName: "alice", recordedAt: Self.t0))
+
+        // Seen missing: the first time stays, later sightings do not move it.
+        let first = Self.t0.addingTimeInterval(3600)
+        #expect(try db.markAccountMissing(uid: 1001, userName: "ignored", at: first).missingSince == first)
+        let again = try db.markAccountMissing(uid: 1001, userName: "ignored", at: first.addingTimeInterval(86_400))
+        #expect(again == AccountRecord(uid: 1001, userName: "alice", recordedAt: Self.t0, missingSince: first))
+        // A uid with registrations but no row yet gets one under the name given.
+        #expect(try db.markAccountMissing(uid: 1002, userName: "user1002", at: first)
+                == AccountRecord(uid: 1002, userName: "user1002", recordedAt: first, missingSince: first))
+        #expect(try db.accounts().map(\.uid) == [1001, 1002])
+
+        let event = EventRecord(time: first, kind: .accountDataRemoved, uid: 1001, message: "removed")
+        #expect(try db.forgetAccount(uid: 1001, events: [event]) == 2)
+        #expect(try db.account(uid: 1001) == nil)
+        #expect(try db.registrations(ofUID: 1001).isEmpty)
+        #expect(try db.registrations(ofUID: 1002).count == 1, "another uid's rows stay")
+        #expect(try db.lastEvents(10).map(\.kind) == [.accountDataRemoved])
+        #expect(try db.forgetAccount(uid: 1001, events: []) == 0)
     }
 
     @Test("destaging an image removes its packages and their registrations (cascade)")

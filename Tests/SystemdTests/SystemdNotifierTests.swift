@@ -21,7 +21,9 @@ import Testing
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
             }
             try #require(fd >= 0 && bound == 0)
-            var timeout = timeval(tv_sec: 2, tv_usec: 0)
+            // Generous: under a full parallel run on two cores, the task that sends may wait
+            // seconds for a thread. A message that never comes still fails the test.
+            var timeout = timeval(tv_sec: 15, tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             setenv("NOTIFY_SOCKET", path, 1)
         }

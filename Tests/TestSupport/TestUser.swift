@@ -15,13 +15,15 @@ public final class TestUser: Sendable {
     public let home: String
 
     /// `base`: the directory to make the home in (made if missing; it must be reachable by everyone).
-    public init(base: String) throws {
+    /// `uid`: the user id to give the account (`useradd --uid`), such as one a deleted test
+    /// user had; by default `useradd` picks one.
+    public init(base: String, uid: uid_t? = nil) throws {
         let name = Self.namePrefix + String(UInt32.random(in: 0...UInt32.max), radix: 36)
         home = base + "/" + name
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
         let made = try TestEnvironment.run(["useradd", "--no-create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin",
-                                            "--user-group", name])
+                                            "--user-group"] + (uid.map { ["--uid", "\($0)"] } ?? []) + [name])
         guard made.status == 0, let account = try? Accounts.account(named: name) else {
             Self.delete(name)
             throw TestFailure("useradd \(name): \(made.output)")
@@ -33,10 +35,28 @@ public final class TestUser: Sendable {
         chmod(home, 0o700)
     }
 
+    /// A uid no account has, from a range `useradd` does not hand out by itself (it takes the
+    /// lowest free one from 1000): a test that deletes a user and gives the uid again cannot
+    /// have it taken meanwhile by another test's `useradd`.
+    public static func reservedUID() -> uid_t {
+        while true {
+            let uid = uid_t.random(in: 40_000..<50_000)
+            if getpwuid(uid) == nil { return uid }
+        }
+    }
+
     /// Deletes the account, its group and the home.
     public func remove() {
         Self.delete(account.name)
         try? FileManager.default.removeItem(atPath: home)
+    }
+
+    /// Deletes the account and its group as an administrator would (`userdel`, no `-r`),
+    /// leaving the home; `remove()` afterwards still takes the home.
+    public func deleteAccount() throws {
+        let deleted = try TestEnvironment.run(["userdel", account.name])
+        guard deleted.status == 0 else { throw TestFailure("userdel \(account.name): \(deleted.output)") }
+        _ = try? TestEnvironment.run(["groupdel", account.name])
     }
 
     /// Deletes the account `name` and its group, if there.
