@@ -25,7 +25,7 @@ vm_probe_ready() {
   tb vm exec "systemctl daemon-reload && systemctl start $probe_unit"
   local i
   for ((i = 0; i < 60; i++)); do
-    tb vm exec "journalctl -u $probe_unit -o cat" | grep -q 'The name org.freedesktop.login1 is owned by' && return 0
+    tb vm exec "journalctl -u $probe_unit -o cat" | has 'The name org.freedesktop.login1 is owned by' && return 0
     sleep 0.5
   done
   return 1

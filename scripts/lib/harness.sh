@@ -11,6 +11,10 @@
 #   give_up TEXT           a setup step failed (its output in $work/check.out): FAIL, tier ends
 #   at_exit CMD...         run CMD when the tier ends, however it ends (the last one first)
 #   stage_begin / stage_end NAME   time a stage; the table is printed at the end
+#   has [GREP-ARGS] PATTERN  true if a line of stdin matches: grep that reads all of its input
+#                          (`cmd | grep -q` stops reading at the first match, and under pipefail
+#                          the writer's SIGPIPE then fails the pipeline, the more so the more
+#                          it writes: a journal, say)
 #   message_id EVENT       the journal MESSAGE_ID of an AgentEvent case (imageStaged, …), read
 #                          from systemd/appattach.catalog
 #   build_static PRODUCT…  swift build the products with the Swift runtime linked in
@@ -104,6 +108,8 @@ stage_end() {
   stage_secs+=("$(elapsed "$stage_t0")")
   printf -- '-- %s: %ss\n' "$1" "${stage_secs[-1]}"
 }
+
+has() { grep "$@" >/dev/null; }
 
 message_id() {
   local harness_id
