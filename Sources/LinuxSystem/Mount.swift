@@ -79,16 +79,31 @@ public enum Mount {
         return UInt64(st.st_dev)
     }
 
+    /// Whether `target` is busy and stays so: `isBusy`, asked again while it says yes, over
+    /// about a quarter of a second (`transientRetries`). A mount can be busy for a moment only:
+    /// when another thread of this process starts a program just as this one has a directory
+    /// of the mount open (as `isBusy` does), the child holds a copy of that descriptor until its
+    /// `exec` closes it, which on a loaded host takes tens of milliseconds.
+    public static func staysBusy(_ target: String) throws -> Bool {
+        var delay: UInt32 = 2_000
+        for _ in 0..<transientRetries {
+            guard try isBusy(target) else { return false }
+            usleep(delay)
+            delay *= 2
+        }
+        return try isBusy(target)
+    }
+
+    /// How often a busy answer is asked again before it counts: 2 ms, doubling, 7 times
+    /// (about 250 ms in all).
+    static let transientRetries = 7
+
     /// Unmounts `target`. Never lazily: a busy mount (`EBUSY`) is an error the caller must
-    /// handle, because it means something still runs from it.
-    ///
-    /// A mount can also be busy for a moment only: when another thread of this process starts a
-    /// program just as this one has a directory of the mount open (as `isBusy` does), the child
-    /// holds a copy of that descriptor until its `exec` closes it. So `EBUSY` is tried again a
-    /// few times, over about 60 ms, before it is reported.
+    /// handle, because it means something still runs from it. `EBUSY` is tried again as
+    /// `staysBusy` does, for the same reason, before it is reported.
     public static func unmount(_ target: String) throws {
         var delay: UInt32 = 2_000
-        var retries = 5
+        var retries = transientRetries
         while umount2(target, Int32(UMOUNT_NOFOLLOW)) != 0 {
             if errno == EINTR { continue }
             if errno == EBUSY && retries > 0 {

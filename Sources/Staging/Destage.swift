@@ -98,7 +98,12 @@ public struct Destage: Sendable {
     private func refuseIfBusy(_ mountPoint: String, what: String) throws {
         guard try Mount.isBusy(mountPoint) else { return }
         let users = ProcessScan.users(of: mountPoint)
-        guard !users.isEmpty else { throw StagingError("\(what) is busy (a mount below it, or a process this host cannot see); it stays staged") }
+        if users.isEmpty {
+            // Nobody to name: maybe a program this process is starting holds a descriptor of
+            // the mount for a moment (see `Mount.staysBusy`); only a lasting busy counts.
+            guard try Mount.staysBusy(mountPoint) else { return }
+            throw StagingError("\(what) is busy (a mount below it, or a process this host cannot see); it stays staged")
+        }
         let list = users.prefix(5).map(\.description).joined(separator: ", ")
         let more = users.count > 5 ? " and \(users.count - 5) more" : ""
         throw StagingError("\(what) is in use by \(list)\(more); it stays staged")
