@@ -138,20 +138,11 @@ final class AppDataInterruptionTests {
         #expect(lstatus(scene.profile(alice) + "/config/app/there.txt") != nil && lstatus(scene.profile(alice) + "/config/app/here.txt") == nil)
     }
 
-    /// Unmounts whatever is mounted below the scene's directory.
-    func unmountAll() {
-        let lines = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").split(separator: "\n")
-        for line in lines.reversed() {
-            let fields = line.split(separator: " ")
-            if fields.count > 4, fields[4].hasPrefix(scene.root + "/") { umount2(String(fields[4]), 0) }
-        }
-    }
-
     @Test("a layer that cannot be removed yet (something mounted in it, as files an app still holds) is retired all the same: the push succeeds and names the leftover, the next sign-in removes it")
     func removalRefused() throws {
         let alice = try scene.user()
         defer { alice.remove() }
-        defer { unmountAll() }
+        defer { scene.unmountAll() }
         _ = try scene.store.prepareLayer(for: alice.account, packageFamilyName: pfn)
         try scene.session("one", in: scene.layer(alice), as: alice)
         let busy = scene.layer(alice) + "/config/upper/app/busy"
@@ -162,7 +153,7 @@ final class AppDataInterruptionTests {
         #expect(push.leftovers.count == 1 && push.leftovers.first?.contains(".\(pfn).retired-") == true, "\(push.leftovers)")
         #expect(lstatus(scene.layer(alice)) == nil, "retired though not removed")
         #expect(try String(contentsOfFile: scene.profile(alice) + "/config/app/one.txt", encoding: .utf8) == "one\n")
-        unmountAll()
+        scene.unmountAll()
         guard case .made(let restored?) = try scene.store.prepareLayer(for: alice.account, packageFamilyName: pfn) else {
             Issue.record("no new layer"); return
         }

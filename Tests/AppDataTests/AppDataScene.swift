@@ -24,7 +24,22 @@ final class AppDataScene {
         otherHost = AppDataStore(usersDirectory: root + "/other-host-users", files: files)
     }
 
-    deinit { TestEnvironment.removeTemporaryDirectory(root) }
+    deinit {
+        unmountAll()
+        TestEnvironment.removeTemporaryDirectory(root)
+    }
+
+    /// Unmounts whatever a test mounted below the scene's directory, wherever a rename (a
+    /// layer retired) moved it. Detached rather than unmounted: in a parallel run, a copy of
+    /// the mount in another test's mount namespace, or another test's child between its fork
+    /// and its exec, can keep a plain unmount busy for longer than any retry.
+    func unmountAll() {
+        let lines = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").split(separator: "\n")
+        for line in lines.reversed() {
+            let fields = line.split(separator: " ")
+            if fields.count > 4, fields[4].hasPrefix(root + "/") { umount2(String(fields[4]), Int32(MNT_DETACH)) }
+        }
+    }
 
     func user() throws -> TestUser { try TestUser(base: root) }
 
