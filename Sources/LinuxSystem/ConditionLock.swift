@@ -8,11 +8,17 @@ public final class ConditionLock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
 
-    public init() {
+    /// `monotonic`: `wait(untilMonotonic:)` counts on `CLOCK_MONOTONIC`, which setting the
+    /// clock does not move.
+    public init(monotonic: Bool = false) {
         mutex = .allocate(capacity: 1)
         condition = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        if monotonic { pthread_condattr_setclock(&attributes, clockid_t(CLOCK_MONOTONIC)) }
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
@@ -23,9 +29,21 @@ public final class ConditionLock: @unchecked Sendable {
     }
 
     public func lock() { pthread_mutex_lock(mutex) }
+    /// Runs `body` with the lock held.
+    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
     public func unlock() { pthread_mutex_unlock(mutex) }
     /// Waits for a signal, with the lock held on entry and on return.
     public func wait() { pthread_cond_wait(condition, mutex) }
+    /// Waits for a signal or until `nanoseconds` on the condition's clock (`CLOCK_MONOTONIC`
+    /// when made `monotonic`), with the lock held on entry and on return.
+    public func wait(untilMonotonic nanoseconds: UInt64) {
+        var time = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+        _ = pthread_cond_timedwait(condition, mutex, &time)
+    }
     /// Wakes one waiter.
     public func signal() { pthread_cond_signal(condition) }
     /// Wakes every waiter.

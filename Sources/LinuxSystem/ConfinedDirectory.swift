@@ -3,9 +3,19 @@ import Glibc
 
 /// A directory whose contents are reached only beneath it: every path is relative and is
 /// resolved by the kernel with `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-/// RESOLVE_NO_MAGICLINKS)` one directory at a time, so a symbolic link anywhere on the way,
-/// or a `..`, ends the operation with `ELOOP`/`EXDEV` instead of leading somewhere else.
-/// Used for users' homes (see `UserHome`) and for reading untrusted package trees.
+/// RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)` one directory at a time, so a symbolic link
+/// anywhere on the way, a `..`, or a mount point below the directory ends the operation with
+/// `ELOOP`/`EXDEV` instead of leading somewhere else. Used for users' homes (see `UserHome`)
+/// and for reading untrusted package trees.
+///
+/// Mount points: the directory itself may be one (NFS and SMB homes are), but nothing
+/// legitimate mounts a file system *below* a home where appattach writes, while a user can
+/// put a FUSE mount at `~/.config` whose server never answers, so the kernel is never asked to
+/// enter one (`EXDEV`, "a mount point … not entered"). What is at a name is found with an
+/// `O_PATH` open that does not cross a mount, then `fstat` of that descriptor, so looking does
+/// not wait for another file system's server either. A FIFO or a device where a file is
+/// expected is never opened for reading or writing without `O_NONBLOCK`: files are read with
+/// it and checked with `fstat`, and written under a new temporary name then renamed.
 ///
 /// New files are written under a hidden temporary name and renamed into place, so readers
 /// (menus, file managers) never see half a file, and a symbolic link at the final name is
@@ -52,24 +62,40 @@ public class ConfinedDirectory {
     }
 
     static let resolve = appattach_RESOLVE_BENEATH | appattach_RESOLVE_NO_SYMLINKS | appattach_RESOLVE_NO_MAGICLINKS
+        | appattach_RESOLVE_NO_XDEV
 
     /// How a path below reads in messages.
     public func display(_ relative: String) -> String { relative.isEmpty ? path : path + "/" + relative }
 
-    /// What is at `path`. The corresponding C call is `fstatat(AT_SYMLINK_NOFOLLOW)`.
+    /// What is at `path`, without following a symbolic link there and without entering a
+    /// mount point (that throws `EXDEV`). The corresponding C calls are `openat2(O_PATH |
+    /// O_NOFOLLOW)` and `fstat`.
     public func kind(of path: String) throws(SystemCallError) -> Kind {
         let (parent, name) = try split(path)
         guard let dir = try directory(parent, create: false) else { return .missing }
-        var st = stat()
-        if fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
+        let fd = appattach_openat2(dir, name, UInt64(appattach_O_PATH | O_NOFOLLOW | O_CLOEXEC), 0, Self.resolve)
+        if fd < 0 {
             if errno == ENOENT || errno == ENOTDIR { return .missing }
-            throw SystemCallError("stat", display(path))
+            throw Self.openError("stat", display(path))
         }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SystemCallError("stat", display(path)) }
         switch st.st_mode & S_IFMT {
         case S_IFREG: return .regularFile(size: Int(st.st_size))
         case S_IFDIR: return .directory
         case S_IFLNK: return .symbolicLink
         default: return .other
+        }
+    }
+
+    /// The error of an `openat2` below this directory that failed with `errno`, saying why
+    /// when the reason is one of the refusals: a symbolic link, or a mount point.
+    static func openError(_ call: String, _ subject: String, errno code: Int32 = errno) -> SystemCallError {
+        switch code {
+        case ELOOP: SystemCallError("\(call) (symbolic link, not followed)", subject, errno: code)
+        case EXDEV: SystemCallError("\(call) (a mount point: another file system is mounted there, not entered)", subject, errno: code)
+        default: SystemCallError(call, subject, errno: code)
         }
     }
 
@@ -81,7 +107,7 @@ public class ConfinedDirectory {
         let fd = appattach_openat2(dir, name, UInt64(O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), 0, Self.resolve)
         if fd < 0 {
             if [ENOENT, ELOOP, ENOTDIR, ENXIO, EISDIR].contains(errno) { return nil }
-            throw SystemCallError("open", display(path))
+            throw Self.openError("open", display(path))
         }
         defer { close(fd) }
         var st = stat()
@@ -122,8 +148,7 @@ public class ConfinedDirectory {
         let fd = appattach_openat2(dir, name, UInt64(O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), 0, Self.resolve)
         if fd < 0 {
             if errno == ENOENT { return nil }
-            if errno == ELOOP { throw SystemCallError("open (symbolic link, not followed)", display(path)) }
-            throw SystemCallError("open", display(path))
+            throw Self.openError("open", display(path))
         }
         defer { close(fd) }
         var st = stat()
@@ -172,7 +197,7 @@ public class ConfinedDirectory {
         for _ in 0..<4 { suffix += String(UInt8.random(in: 0...255), radix: 16) }
         let temporary = ".\(name).tmp-\(suffix)"
         let fd = appattach_openat2(dir, temporary, UInt64(O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW), UInt64(mode), Self.resolve)
-        guard fd >= 0 else { throw SystemCallError("create", display(path)) }
+        guard fd >= 0 else { throw Self.openError("create", display(path)) }
         var failure: SystemCallError?
         var done = 0
         while done < bytes.count && failure == nil {
@@ -210,7 +235,7 @@ public class ConfinedDirectory {
             : appattach_openat2(descriptor, path, UInt64(O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0, Self.resolve)
         if fd < 0 {
             if errno == ENOENT { return nil }
-            throw SystemCallError("open", display(path))
+            throw Self.openError("open", display(path))
         }
         guard let stream = fdopendir(fd) else { let error = SystemCallError("opendir", display(path)); close(fd); throw error }
         defer { closedir(stream) }
@@ -250,8 +275,7 @@ public class ConfinedDirectory {
             }
             if fd < 0 {
                 if errno == ENOENT && !create { return nil }
-                if errno == ELOOP { throw SystemCallError("open (symbolic link, not followed)", display(walked), errno: ELOOP) }
-                throw SystemCallError("open", display(walked))
+                throw Self.openError("open", display(walked))
             }
             directories[walked] = fd
             current = fd

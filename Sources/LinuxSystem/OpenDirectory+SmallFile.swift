@@ -38,7 +38,7 @@ extension OpenDirectory {
         let fd = appattach_openat2(descriptor, name, UInt64(O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), 0, Self.resolve)
         if fd < 0 {
             if errno == ENOENT { return nil }
-            throw SystemCallError(errno == ELOOP ? "open (symbolic link, not followed)" : "open", display(name))
+            throw ConfinedDirectory.openError("open", display(name))
         }
         defer { close(fd) }
         var st = stat()

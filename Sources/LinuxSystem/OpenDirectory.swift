@@ -4,10 +4,13 @@ import Glibc
 /// An open directory that this process owns, and the operations on the names directly in it.
 ///
 /// Every name is one path component, resolved by the kernel beneath this directory without
-/// following symbolic links (`openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`, `O_NOFOLLOW`,
-/// `AT_SYMLINK_NOFOLLOW`): a link put where a directory or a file is expected ends the call
-/// with `ELOOP` instead of leading elsewhere. Trees of untrusted files are walked with one
-/// `OpenDirectory` per level (see `OpenDirectory+Tree.swift`).
+/// following symbolic links and without entering a mount point (`openat2(RESOLVE_BENEATH |
+/// RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV)`, `O_NOFOLLOW`): a link put where a directory or a
+/// file is expected ends the call with `ELOOP`, a file system mounted there (a user's FUSE
+/// mount whose server never answers) with `EXDEV`, instead of leading elsewhere. What a name
+/// is comes from an `O_PATH` descriptor of it (`status(of:)`), so that looking never waits on
+/// another file system either. Trees of untrusted files are walked with one `OpenDirectory`
+/// per level (see `OpenDirectory+Tree.swift`).
 public final class OpenDirectory {
     /// The raw descriptor (`O_RDONLY | O_DIRECTORY`). Valid while this object lives.
     public let descriptor: Int32
@@ -23,6 +26,7 @@ public final class OpenDirectory {
     deinit { close(descriptor) }
 
     static let resolve = appattach_RESOLVE_BENEATH | appattach_RESOLVE_NO_SYMLINKS | appattach_RESOLVE_NO_MAGICLINKS
+        | appattach_RESOLVE_NO_XDEV
 
     /// Opens the directory at the absolute `path`. Its parents are trusted (the administrator's);
     /// the last component must not be a symbolic link. With `owner`, it must belong to that uid.
@@ -48,16 +52,41 @@ public final class OpenDirectory {
         return st
     }
 
-    /// What `name` is, without following a symbolic link; nil when it does not exist.
-    /// The corresponding C call is `fstatat(AT_SYMLINK_NOFOLLOW)`.
+    /// What `name` is, without following a symbolic link; nil when it does not exist. A mount
+    /// point there throws `EXDEV` rather than asking the file system mounted on it. The
+    /// corresponding C calls are `openat2(O_PATH | O_NOFOLLOW)` and `fstat`.
     public func status(of name: String) throws(SystemCallError) -> stat? {
         try Self.check(name)
-        var st = stat()
-        if fstatat(descriptor, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
+        let fd = appattach_openat2(descriptor, name, UInt64(appattach_O_PATH | O_NOFOLLOW | O_CLOEXEC), 0, Self.resolve)
+        if fd < 0 {
             if errno == ENOENT { return nil }
-            throw SystemCallError("stat", display(name))
+            throw ConfinedDirectory.openError("stat", display(name))
         }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SystemCallError("stat", display(name)) }
         return st
+    }
+
+    /// Opens the directory `name` in the directory at the absolute `parent` (trusted, like
+    /// `open`'s parents; reached with `O_PATH`, so search permission is enough), without
+    /// following a link at `name` or entering a mount point there. With `owner`, it must
+    /// belong to that uid. Throws `ENOENT` when it does not exist.
+    public static func open(_ name: String, in parent: String, owner: uid_t? = nil) throws(SystemCallError) -> OpenDirectory {
+        try check(name)
+        let parentFD = try retryingOnInterrupt("open", parent) { Glibc.open(parent, appattach_O_PATH | O_DIRECTORY | O_CLOEXEC) }
+        defer { close(parentFD) }
+        let path = parent + "/" + name
+        let fd = appattach_openat2(parentFD, name, UInt64(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), 0, resolve)
+        guard fd >= 0 else { throw ConfinedDirectory.openError("open", path) }
+        let directory = OpenDirectory(adopting: fd, path: path)
+        if let owner {
+            let st = try directory.status()
+            guard st.st_uid == owner else {
+                throw SystemCallError("open (owned by uid \(st.st_uid), not \(owner))", path, errno: EPERM)
+            }
+        }
+        return directory
     }
 
     /// The names in the directory, without `.` and `..`.
@@ -81,7 +110,7 @@ public final class OpenDirectory {
         let fd = appattach_openat2(descriptor, name, UInt64(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), 0, Self.resolve)
         if fd < 0 {
             if errno == ENOENT { return nil }
-            throw SystemCallError(errno == ELOOP ? "open (symbolic link, not followed)" : "open", display(name))
+            throw ConfinedDirectory.openError("open", display(name))
         }
         return OpenDirectory(adopting: fd, path: display(name))
     }
@@ -102,7 +131,7 @@ public final class OpenDirectory {
     public func openFileForReading(_ name: String) throws(SystemCallError) -> OpenFile {
         try Self.check(name)
         let fd = appattach_openat2(descriptor, name, UInt64(O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), 0, Self.resolve)
-        guard fd >= 0 else { throw SystemCallError("open", display(name)) }
+        guard fd >= 0 else { throw ConfinedDirectory.openError("open", display(name)) }
         let file = OpenFile(adopting: fd, path: display(name))
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SystemCallError("stat", display(name)) }
@@ -115,7 +144,7 @@ public final class OpenDirectory {
         try Self.check(name)
         let fd = appattach_openat2(descriptor, name, UInt64(O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC),
                                    UInt64(mode & 0o7777), Self.resolve)
-        guard fd >= 0 else { throw SystemCallError("create", display(name)) }
+        guard fd >= 0 else { throw ConfinedDirectory.openError("create", display(name)) }
         return OpenFile(adopting: fd, path: display(name))
     }
 
@@ -211,6 +240,8 @@ public final class OpenDirectory {
     /// metadata and, on journaling file systems, the journal. Since Linux 5.8 it also reports
     /// write-back errors of that file system. The corresponding C call is `syncfs`.
     public func syncFileSystem() throws(SystemCallError) {
+        // What was written before counts as progress: the sync gets a whole stall period.
+        UserFiles.noteProgress()
         try retryingOnInterrupt("syncfs", path) { appattach_syncfs(descriptor) }
     }
 

@@ -13,7 +13,7 @@ extension OpenFile {
         kernel: while inOffset < end {
             let n = appattach_copy_file_range(descriptor, &inOffset, destination.descriptor, &outOffset,
                                               UInt64(end - inOffset), 0)
-            if n > 0 { continue }
+            if n > 0 { UserFiles.noteProgress(); continue }
             // The source got shorter while we copied: never leave a silently truncated copy.
             if n == 0 { throw SystemCallError("copy_file_range", path, errno: ENODATA) }
             switch errno {
@@ -36,6 +36,7 @@ extension OpenFile {
             }
             inOffset += Int64(n)
             outOffset += Int64(n)
+            UserFiles.noteProgress()
         }
     }
 }

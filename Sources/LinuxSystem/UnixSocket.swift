@@ -86,11 +86,7 @@ public final class UnixSocket: @unchecked Sendable {
     public func readLine(limit: Int = 1 << 20) throws(SystemCallError) -> String? {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
-            if let newline = pending.firstIndex(of: 0x0A) {
-                let line = String(decoding: pending[..<newline], as: UTF8.self)
-                pending.removeSubrange(...newline)
-                return line
-            }
+            if let line = takeLine() { return line }
             guard pending.count <= limit else { throw SystemCallError("recv", "a line longer than \(limit) bytes", errno: EMSGSIZE) }
             let n = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if n < 0 {
@@ -101,6 +97,20 @@ public final class UnixSocket: @unchecked Sendable {
             pending += chunk[..<n]
         }
     }
+
+    /// The first whole line received and not yet returned, without its newline, if any.
+    func takeLine() -> String? {
+        guard let newline = pending.firstIndex(of: 0x0A) else { return nil }
+        let line = String(decoding: pending[..<newline], as: UTF8.self)
+        pending.removeSubrange(...newline)
+        return line
+    }
+
+    /// How many bytes were received and not yet returned as a line.
+    var pendingCount: Int { pending.count }
+
+    /// Keeps received bytes for ``takeLine()``.
+    func append(_ bytes: ArraySlice<UInt8>) { pending += bytes }
 
     /// Closes the connection; later calls do nothing.
     public func close() {
@@ -127,14 +137,17 @@ public final class UnixSocket: @unchecked Sendable {
 public final class UnixListener: @unchecked Sendable {
     /// The socket's path.
     public let path: String
-    private let descriptor: Int32
+    /// The listening descriptor, for `poll(2)`.
+    public let descriptor: Int32
 
     /// Binds and listens at `path` with file mode `mode`. A file left at `path` by an earlier
     /// run is replaced (the agent is the only one that binds it; a crash leaves the file).
     /// The socket is bound under a temporary name and renamed into place, so that clients
     /// never find a path whose mode is not yet set.
-    public init(path: String, mode: mode_t, backlog: Int32 = 128) throws(SystemCallError) {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    /// With `nonBlocking`, `accept` never waits (``acceptNonBlocking()``).
+    public init(path: String, mode: mode_t, backlog: Int32 = 128, nonBlocking: Bool = false) throws(SystemCallError) {
+        let flags = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | (nonBlocking ? Int32(SOCK_NONBLOCK.rawValue) : 0)
+        let fd = socket(AF_UNIX, flags, 0)
         guard fd >= 0 else { throw SystemCallError("socket", path) }
         let temporary = path + ".new"
         unlink(temporary)
@@ -156,7 +169,8 @@ public final class UnixListener: @unchecked Sendable {
         self.descriptor = fd
     }
 
-    /// Waits for the next connection; nil once ``shutdown()`` was called. The corresponding C
+    /// Waits for the next connection; nil once ``shutdown()`` was called. For a listener made
+    /// with `nonBlocking`, use ``acceptNonBlocking()``. The corresponding C
     /// call is `accept4` with `SOCK_CLOEXEC`.
     public func accept() throws(SystemCallError) -> UnixSocket? {
         while true {
@@ -166,8 +180,9 @@ public final class UnixListener: @unchecked Sendable {
             case EINTR, ECONNABORTED: continue
             // After shutdown(2) a blocked accept returns EINVAL: that is the stop signal.
             case EINVAL, EBADF: return nil
-            // Out of descriptors: back off instead of spinning; the clients retry.
-            case EMFILE, ENFILE, ENOBUFS, ENOMEM: usleep(100_000)
+            // Out of descriptors (EMFILE, ENFILE) and everything else is the caller's to
+            // handle: sleeping here would let the backlog fill. The agent's server does not
+            // block in accept (``acceptNonBlocking()``).
             default: throw SystemCallError("accept4", path)
             }
         }
