@@ -42,6 +42,7 @@ extension StateDatabase {
             try AccountRecord.deleteOne(db, key: uid)
             let deleted = try RegistrationRecord.filter(RegistrationRecord.Columns.uid == uid).deleteAll(db)
             for var event in events { try event.insert(db) }
+            try pruner?.inserted(events.count, db)
             return deleted
         }
     }

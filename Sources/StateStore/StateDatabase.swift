@@ -8,10 +8,14 @@ import GRDB
 /// agent). Every method is one transaction. Opening migrates the schema to the current version.
 public struct StateDatabase: Sendable {
     let writer: any DatabaseWriter
+    /// Keeps the events table within its `EventRetention`, as events are inserted; nil keeps all.
+    let pruner: EventPruner?
 
-    /// Wraps `writer` (a queue on a file, or in memory for tests) and migrates it.
-    public init(_ writer: any DatabaseWriter) throws {
+    /// Wraps `writer` (a queue on a file, or in memory for tests) and migrates it. With
+    /// `eventRetention`, old events are pruned as new ones come (`EventRetention`).
+    public init(_ writer: any DatabaseWriter, eventRetention: EventRetention? = nil) throws {
         self.writer = writer
+        pruner = eventRetention.map(EventPruner.init)
         try StateSchema.migrator.migrate(writer)
     }
 
@@ -19,10 +23,22 @@ public struct StateDatabase: Sendable {
     public static let fileName = "state.db"
 
     /// Opens (creating if needed) `<directory>/state.db`. The directory is created readable by
-    /// root only: registrations reveal who uses which app.
-    public static func open(directory: String) throws -> StateDatabase {
+    /// root only, and the database's files (`state.db`, `-wal`, `-shm`, `-journal`) are 0600:
+    /// registrations reveal who uses which app. A damaged file is an error here; the agent
+    /// opens it with `openRecovering`, which moves it aside.
+    public static func open(directory: String, eventRetention: EventRetention? = nil) throws -> StateDatabase {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
+        let path = directory + "/" + fileName
+        _ = try StateFiles.restrict(path)
+        let database = try StateDatabase(DatabaseQueue(path: path, configuration: configuration), eventRetention: eventRetention)
+        // SQLite made `-wal` and `-shm` as it opened, with the mode of `state.db`: checked.
+        _ = try StateFiles.restrict(path)
+        return database
+    }
+
+    /// How the agent's connection is set up.
+    static var configuration: Configuration {
         var configuration = Configuration()
         // Foreign keys are what make destaging an image drop its packages and registrations.
         configuration.foreignKeysEnabled = true
@@ -33,7 +49,7 @@ public struct StateDatabase: Sendable {
         // (registrations of users who are gone, files found by their prefix) already covers.
         configuration.journalMode = .wal
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-        return try StateDatabase(DatabaseQueue(path: directory + "/" + fileName, configuration: configuration))
+        return configuration
     }
 
     /// A private database in memory, for tests.
@@ -112,6 +128,7 @@ extension StateDatabase {
         try writer.write { db in
             for registration in registrations { try registration.upsert(db) }
             for var event in events { try event.insert(db) }
+            try pruner?.inserted(events.count, db)
         }
     }
 
@@ -125,6 +142,7 @@ extension StateDatabase {
                 deleted += 1
             }
             for var event in events { try event.insert(db) }
+            try pruner?.inserted(events.count, db)
             return deleted
         }
     }
@@ -196,6 +214,7 @@ extension StateDatabase {
         try writer.write { db in
             var event = event
             try event.insert(db)
+            try pruner?.inserted(1, db)
             return event
         }
     }
