@@ -7,8 +7,14 @@ import LinuxSystem
 /// naming those processes, and everything stays staged.
 public struct Destage: Sendable {
     public let paths: StagingPaths
+    /// How long a destage waits for the staging lock (`StagingLock`) held by another stage,
+    /// destage or repair.
+    public let lockTimeout: Duration
 
-    public init(paths: StagingPaths = StagingPaths()) { self.paths = paths }
+    public init(paths: StagingPaths = StagingPaths(), lockTimeout: Duration = StagingLock.defaultTimeout) {
+        self.paths = paths
+        self.lockTimeout = lockTimeout
+    }
 
     /// What was destaged.
     public struct Outcome: Sendable, Equatable {
@@ -22,9 +28,13 @@ public struct Destage: Sendable {
     ///
     /// Each mount is looked at by its own path (`statx`) and the image's record lists its
     /// packages, so destaging costs the same with one image staged or five hundred; the mount
-    /// table is read only when a record was lost.
+    /// table is read only when a record was lost. Holds the staging lock throughout.
     public func run(_ target: String) throws -> Outcome {
         guard geteuid() == 0 else { throw StagingError("\(target): destaging needs root") }
+        return try StagingLock.holding(paths, timeout: lockTimeout, purpose: "destage \(target)") { try destage(target) }
+    }
+
+    private func destage(_ target: String) throws -> Outcome {
         if PackageDiscovery.isValidFullName(target), Mount.isMountPoint(paths.packageMountPoint(target)) {
             return try destagePackage(target)
         }

@@ -8,15 +8,28 @@ import LinuxSystem
 /// - an image mounted without its packages exposed gets them (the stage is finished);
 /// - an image mounted without a record gets one; a record without a mount is removed;
 /// - empty mount-point directories are removed.
+///
+/// It holds the staging lock (`StagingLock`) throughout, so a stage or destage in progress in
+/// any process is never taken for an interrupted one. Only the agent at start and
+/// `appattachctl repair` run it; `appattachctl status` only reads.
 public struct Reconcile: Sendable {
     public let paths: StagingPaths
+    /// How long reconciling waits for the staging lock held by a stage, destage or repair.
+    public let lockTimeout: Duration
 
-    public init(paths: StagingPaths = StagingPaths()) { self.paths = paths }
+    public init(paths: StagingPaths = StagingPaths(), lockTimeout: Duration = StagingLock.defaultTimeout) {
+        self.paths = paths
+        self.lockTimeout = lockTimeout
+    }
 
     /// What reconciling changed, one line per repair (empty when all was consistent).
     @discardableResult
-    public func run() -> [String] {
-        guard geteuid() == 0 else { return [] }
+    public func run() throws -> [String] {
+        guard geteuid() == 0 else { throw StagingError("repairing staging needs root") }
+        return try StagingLock.holding(paths, timeout: lockTimeout, purpose: "repair") { repair() }
+    }
+
+    private func repair() -> [String] {
         var repairs: [String] = []
         var mounts = StagedMounts(paths: paths)
         let records = StagingRecords(paths: paths)
@@ -38,7 +51,9 @@ public struct Reconcile: Sendable {
         // unmounted from here. Its backing file is then not at its path in this namespace, so a
         // device is only taken for a leftover of ours when its backing file is visible here.
         let mountedSources = Set(mounts.entries.map(\.source))
-        for loop in LoopDeviceTable.read() where (loop.tag ?? "").hasPrefix("appattach:") && !mountedSources.contains(loop.path)
+        // Only devices staged under this runtime directory (`StagingPaths.loopTag`): another
+        // tree's stage holds another lock, and its device may be between attach and mount.
+        for loop in LoopDeviceTable.read() where paths.ownsLoopTag(loop.tag ?? "") && !mountedSources.contains(loop.path)
             && access(loop.backingFile, F_OK) == 0 {
             let fd = open(loop.path, O_RDONLY | O_CLOEXEC)
             if fd >= 0 {

@@ -26,17 +26,22 @@ public struct Stage: Sendable {
     /// Whether an image file seen before, unchanged, is staged with what was learnt then
     /// (`MappingCache`) instead of reading its container, partition table and superblock again.
     public let remembersMappings: Bool
+    /// How long a stage waits for the staging lock (`StagingLock`) while another stage,
+    /// destage or repair holds it, before it gives up naming the holder.
+    public let lockTimeout: Duration
 
     public init(paths: StagingPaths = StagingPaths(), gateMode: mode_t = 0o755,
                 directIO: Bool = Stage.directIOFromEnvironment(),
                 fileBackedEROFS: Bool = Stage.fileBackedFromEnvironment(),
                 remembersMappings: Bool = true,
+                lockTimeout: Duration = StagingLock.defaultTimeout,
                 mapper: @escaping @Sendable (String) throws -> ImageMapping) {
         self.paths = paths
         self.gateMode = gateMode
         self.directIO = directIO
         self.fileBackedEROFS = fileBackedEROFS
         self.remembersMappings = remembersMappings
+        self.lockTimeout = lockTimeout
         self.mapper = mapper
     }
 
@@ -72,11 +77,13 @@ public struct Stage: Sendable {
         }
     }
 
-    /// Stages the image at `imagePath`.
+    /// Stages the image at `imagePath`, holding the staging lock throughout.
     public func run(_ imagePath: String) throws -> Outcome {
         guard geteuid() == 0 else { throw StagingError("\(imagePath): staging needs root") }
         let path = try Self.canonical(imagePath)
-        return try run(path: path, remembered: remembersMappings)
+        return try StagingLock.holding(paths, timeout: lockTimeout, purpose: "stage \(path)") {
+            try run(path: path, remembered: remembersMappings)
+        }
     }
 
     private func run(path: String, remembered useCache: Bool) throws -> Outcome {
@@ -155,7 +162,7 @@ public struct Stage: Sendable {
         let useDirectIO = directIO && (mapping.blockSize ?? 0) >= 4096 && mapping.offset % 4096 == 0
         let device = try LoopDevice.attach(backingFile: path, .init(
             offset: mapping.offset, sizeLimit: mapping.length, directIO: useDirectIO,
-            blockSize: useDirectIO ? 4096 : 0, tag: StagingPaths.loopTag(id)))
+            blockSize: useDirectIO ? 4096 : 0, tag: paths.loopTag(id)))
         FaultInjection.pausePoint("stage-after-attach")
         if device.directIO && mapping.filesystem == .ext4 {
             // ext4's mount reads the superblock, the group descriptors and then the inode table

@@ -9,7 +9,7 @@ public struct StagingPaths: Sendable, Equatable {
     /// The runtime directory, `/run/appattach` on a host.
     public let runtime: String
 
-    public init(runtime: String = "/run/appattach") {
+    public init(runtime: String = StagingPaths.defaultRuntime) {
         self.runtime = runtime
     }
 
@@ -48,6 +48,23 @@ public struct StagingPaths: Sendable, Equatable {
         return String(name)
     }
 
-    /// The tag written into `lo_file_name` of our loop devices (at most 63 bytes).
-    public static func loopTag(_ id: String) -> String { "appattach:" + id }
+    /// The tag written into `lo_file_name` of the loop devices staged under this runtime
+    /// directory (at most 63 bytes): `appattach:<image-id>`, and for a runtime directory other
+    /// than `/run/appattach` (tests, a second tree an admin keeps) `@` and the first 8 hex
+    /// digits of its path's SHA-256 after it. Loop devices are global to the kernel and the
+    /// staging lock is per runtime directory: a repair looks only at devices of its own tree.
+    public func loopTag(_ id: String) -> String { "appattach:" + id + loopTagSuffix }
+
+    /// Whether a loop device's tag says it was staged under this runtime directory.
+    public func ownsLoopTag(_ tag: String) -> Bool {
+        guard tag.hasPrefix("appattach:") else { return false }
+        return loopTagSuffix.isEmpty ? !tag.contains("@") : tag.hasSuffix(loopTagSuffix)
+    }
+
+    private var loopTagSuffix: String {
+        runtime == Self.defaultRuntime ? "" : "@" + HexDigits.string(PlainSHA256.hash(Array(runtime.utf8)).prefix(4))
+    }
+
+    /// The runtime directory of a host.
+    public static let defaultRuntime = "/run/appattach"
 }

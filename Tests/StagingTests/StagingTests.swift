@@ -127,12 +127,12 @@ struct StagingTests {
         StagingRecords(paths: host.paths).remove(image.id)
         #expect(host.mounts.count == 1)
 
-        let repairs = Reconcile(paths: host.paths).run()
+        let repairs = try Reconcile(paths: host.paths).run()
         #expect(repairs.contains { $0.contains("recorded image") })
         #expect(repairs.contains { $0.contains("exposed 2 package") })
         #expect(host.mounts.count == 3)
         #expect(StagingRecords(paths: host.paths).all().map(\.id) == [image.id])
-        #expect(Reconcile(paths: host.paths).run().isEmpty, "a second pass finds nothing to do")
+        #expect(try Reconcile(paths: host.paths).run().isEmpty, "a second pass finds nothing to do")
         _ = try Destage(paths: host.paths).run(image.id)
     }
 
@@ -142,7 +142,7 @@ struct StagingTests {
         let image = try host.stage.run(host.image).image
         // Lazily detach only the image mount: its packages remain as orphans.
         umount2(image.mountPoint, Int32(MNT_DETACH))
-        let repairs = Reconcile(paths: host.paths).run()
+        let repairs = try Reconcile(paths: host.paths).run()
         #expect(repairs.filter { $0.contains("orphaned package") }.count == 2)
         #expect(repairs.contains { $0.contains("removed the record") })
         #expect(host.mounts.isEmpty)
@@ -165,20 +165,22 @@ struct StagingTests {
         unlink(host.paths.record(again.id))
         unlink(host.paths.records + "/" + again.id + ".index")
         _ = try Destage(paths: host.paths).run(again.id)
-        #expect(Reconcile(paths: host.paths).run().contains { $0.contains("path index") })
+        #expect(try Reconcile(paths: host.paths).run().contains { $0.contains("path index") })
         #expect(try DirectoryListing.names(host.paths.records).isEmpty)
     }
 
     @Test("50 stage/destage cycles leave no mount, loop device or record behind")
-    func cyclesLeaveNothing() throws {
-        let host = try ScratchHost()
-        for _ in 0..<50 {
-            _ = try host.stage.run(host.image)
-            _ = try Destage(paths: host.paths).run(host.image)
+    func cyclesLeaveNothing() async throws {
+        try await TestEnvironment.onOwnThread {
+            let host = try ScratchHost()
+            for _ in 0..<50 {
+                _ = try host.stage.run(host.image)
+                _ = try Destage(paths: host.paths).run(host.image)
+            }
+            #expect(host.mounts.isEmpty)
+            #expect(waitUntil { host.loopDevices.isEmpty })
+            #expect(StagingRecords(paths: host.paths).all().isEmpty)
         }
-        #expect(host.mounts.isEmpty)
-        #expect(waitUntil { host.loopDevices.isEmpty })
-        #expect(StagingRecords(paths: host.paths).all().isEmpty)
     }
 
     @Test("not staged, missing and unsupported images give one-line errors")
