@@ -15,7 +15,7 @@ extension HostConfig {
     private static func read(_ document: TOMLDocument) throws(ConfigurationError) -> HostConfig {
         let root = document.rootReader()
         try root.rejectUnknownKeys(allowed: ["share", "pool", "state_directory", "runtime_directory",
-                                             "registration", "deregistration", "log_level"])
+                                             "registration", "deregistration", "state", "log_level"])
         guard let shareTable = try root.table("share") else {
             throw root.error("the [share] table is missing; it names where the share is mounted (share.path)")
         }
@@ -44,6 +44,13 @@ extension HostConfig {
             // Ten years is "keep"; beyond that a typo (days for seconds) is more likely than intent.
             config.removedAccountRetentionDays = try deregistration.int("removed_account_retention_days", in: 0...3_650)
                 ?? defaultRemovedAccountRetentionDays
+        }
+        if let state = try root.table("state") {
+            try state.rejectUnknownKeys(allowed: ["keep_events_days", "keep_events"])
+            // At least a day and a thousand events: enough to see what happened since yesterday.
+            config.keepEventsDays = try state.int("keep_events_days", in: 1...3_650) ?? defaultKeepEventsDays
+            // Ten million events are a few gigabytes of state.db; more is a typo.
+            config.keepEvents = try state.int("keep_events", in: 1_000...10_000_000) ?? defaultKeepEvents
         }
         config.logLevel = try root.choice("log_level", of: LogLevel.self) ?? defaultLogLevel
         return config

@@ -61,6 +61,11 @@ public struct HostConfig: Sendable, Equatable {
     /// that no longer exists are kept after the agent first saw it missing; 0 removes them at
     /// the next sweep. A uid that another account has taken is cleared at once regardless.
     public var removedAccountRetentionDays: Int = defaultRemovedAccountRetentionDays
+    /// Events (the history `appattachctl history` shows) older than this many days are pruned
+    /// from the state database.
+    public var keepEventsDays: Int = defaultKeepEventsDays
+    /// At most this many events are kept in the state database, the newest.
+    public var keepEvents: Int = defaultKeepEvents
     public var logLevel: LogLevel
 
     public static let defaultStateDirectory = "/var/lib/appattach"
@@ -69,6 +74,8 @@ public struct HostConfig: Sendable, Equatable {
     public static let defaultDeregistrationGraceSeconds = 10
     public static let defaultAppStopGraceSeconds = 10
     public static let defaultRemovedAccountRetentionDays = 30
+    public static let defaultKeepEventsDays = 30
+    public static let defaultKeepEvents = 100_000
     public static let defaultLogLevel = LogLevel.info
 
     public init(share: Share, pool: String,

@@ -28,9 +28,10 @@ extension HostPoolDefinition {
         // A file with no [[package]] is valid: it removes every package from the pool.
         let tables = try root.tableArray("package") ?? []
         var packages: [PackageEntry] = []
+        var seen = Seen()
         for table in tables {
             let entry = try readEntry(table)
-            try checkNotDuplicate(entry, table: table, earlier: packages)
+            try seen.checkNotDuplicate(entry, table: table)
             packages.append(entry)
         }
         return HostPoolDefinition(packages: packages)
@@ -59,20 +60,29 @@ extension HostPoolDefinition {
             line: table.line)
     }
 
-    /// Two entries for the same package, or two active versions of one family, would leave
-    /// hosts to guess which one a user gets; AVD needs distinct families to run two versions.
-    private static func checkNotDuplicate(_ entry: PackageEntry, table: TableReader, earlier: [PackageEntry]) throws(ConfigurationError) {
-        if let same = earlier.first(where: { $0.package == entry.package }) {
-            throw table.error("\(entry.package) is already listed\(at(same.line))", key: "name")
-        }
-        guard entry.state == .active else { return }
-        if let active = earlier.first(where: { $0.state == .active && $0.package.familyName == entry.package.familyName }) {
-            throw table.error("package family \(entry.package.familyName) is already active\(at(active.line)); only one version of a family can be active, mark the other \"inactive\"",
-                              key: "name")
-        }
-    }
+    /// The entries read so far, by package and by active family: a pool of thousands of
+    /// packages is checked in one pass, not by comparing each entry with all before it.
+    private struct Seen {
+        var packages: [PackageReference: Int?] = [:]
+        var activeFamilies: [String: Int?] = [:]
 
-    private static func at(_ line: Int?) -> String { line.map { " at line \($0)" } ?? "" }
+        /// Two entries for the same package, or two active versions of one family, would leave
+        /// hosts to guess which one a user gets; AVD needs distinct families to run two versions.
+        mutating func checkNotDuplicate(_ entry: PackageEntry, table: TableReader) throws(ConfigurationError) {
+            if let line = packages[entry.package] {
+                throw table.error("\(entry.package) is already listed\(at(line))", key: "name")
+            }
+            packages[entry.package] = entry.line
+            guard entry.state == .active else { return }
+            if let line = activeFamilies[entry.package.familyName] {
+                throw table.error("package family \(entry.package.familyName) is already active\(at(line)); only one version of a family can be active, mark the other \"inactive\"",
+                                  key: "name")
+            }
+            activeFamilies[entry.package.familyName] = entry.line
+        }
+
+        private func at(_ line: Int?) -> String { line.map { " at line \($0)" } ?? "" }
+    }
 
     /// Why `path` cannot name an image on the share, or nil. Hosts open `<share>/<path>` as
     /// root, so it must stay inside the share.

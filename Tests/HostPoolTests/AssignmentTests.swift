@@ -93,11 +93,13 @@ struct AssignmentTests {
     }
 
     @Test("a directory that cannot answer makes resolution fail rather than assign nothing")
-    func directoryFailure() {
+    func directoryFailure() throws {
         var directory = Self.directory
-        directory.failing = ["nobody-here"]
+        directory.failing = ["ALICE@corp.example"]
         let resolver = AssignmentResolver(definition: Self.definition, directory: directory)
-        #expect(throws: SystemCallError.self) { try resolver.assignments(forUserNamed: "bob") }
+        #expect(throws: SystemCallError.self) { try resolver.assignments(forUserNamed: "alice") }
+        // A name that cannot concern bob is not looked up for him: it does not hold up his sign-in.
+        #expect(try resolver.assignments(forUserNamed: "bob").map(\.entry.image) == ["images/editor.vhdx", "images/staff.vhdx"])
     }
 
     @Test("the check report resolves every name and explains one user's assignments")

@@ -15,6 +15,8 @@ struct HostConfigTests {
         #expect(config.deregistrationGraceSeconds == 10)
         #expect(config.appStopGraceSeconds == 10)
         #expect(config.removedAccountRetentionDays == 30)
+        #expect(config.keepEventsDays == 30)
+        #expect(config.keepEvents == 100_000)
         #expect(config.logLevel == .info)
         #expect(config.hostPoolPath == "/mnt/appattach/hostpools/pool1.toml")
     }
@@ -26,6 +28,7 @@ struct HostConfigTests {
         #expect(config.stateDirectory == "/var/lib/appattach")
         #expect(config.logonTimeoutSeconds == 30)
         #expect(config.removedAccountRetentionDays == HostConfig.defaultRemovedAccountRetentionDays)
+        #expect(config.keepEventsDays == 30 && config.keepEvents == 100_000)
         #expect(config.logLevel == .info)
     }
 
@@ -45,12 +48,17 @@ struct HostConfigTests {
             grace_seconds = 300
             stop_apps_after_seconds = 0
             removed_account_retention_days = 0
+            [state]
+            keep_events_days = 7
+            keep_events = 5000
             """, displayName: "a.toml")
         var expected = HostConfig(share: .init(path: "/mnt/s", mount: .smbnetfs), pool: "east-2",
                                   stateDirectory: "/srv/state", runtimeDirectory: "/run/aa",
                                   logonTimeoutSeconds: 0, deregistrationGraceSeconds: 300, logLevel: .debug)
         expected.appStopGraceSeconds = 0
         expected.removedAccountRetentionDays = 0
+        expected.keepEventsDays = 7
+        expected.keepEvents = 5000
         #expect(config == expected)
     }
 
@@ -90,7 +98,15 @@ struct HostConfigTests {
         (base + "[registration]\nlogon_timeout = 5\n",
          "etc/a.toml:5: unknown key registration.logon_timeout (known keys: registration.logon_timeout_seconds)"),
         ("pool = \"p\"\nstate_dir = \"/x\"\n[share]\npath = \"/mnt/s\"\n",
-         "etc/a.toml:2: unknown key state_dir (known keys: deregistration, log_level, pool, registration, runtime_directory, share, state_directory)"),
+         "etc/a.toml:2: unknown key state_dir (known keys: deregistration, log_level, pool, registration, runtime_directory, share, state, state_directory)"),
+        (base + "[state]\nkeep_events_days = 0\n",
+         "etc/a.toml:5: state.keep_events_days must be from 1 to 3650, not 0"),
+        (base + "[state]\nkeep_events = 999\n",
+         "etc/a.toml:5: state.keep_events must be from 1000 to 10000000, not 999"),
+        (base + "[state]\nkeep_events = \"all\"\n",
+         "etc/a.toml:5: state.keep_events must be an integer, not a string"),
+        (base + "[state]\nkeep_days = 5\n",
+         "etc/a.toml:5: unknown key state.keep_days (known keys: state.keep_events, state.keep_events_days)"),
         ("pool = \"p\"\nshare = \"/mnt/s\"\n",
          "etc/a.toml:2: share must be a table, not a string"),
         ("pool = \"p\"\n[share]\npath = \"/mnt/s\"\npath = \"/mnt/t\"\n",
