@@ -1,4 +1,5 @@
 import Glibc
+import LinuxSystem
 
 /// Where one user's app data for one package lives, live and saved.
 ///
@@ -84,9 +85,14 @@ public struct AppDataLayout: Sendable, Hashable {
 }
 
 /// Why app data could not be laid out, restored or pushed.
-public struct AppDataError: Error, CustomStringConvertible, Sendable {
+public struct AppDataError: Error, CustomStringConvertible, Sendable, HomeUnresponsiveCarrier {
     /// The message, one line.
     public let description: String
-    /// An error with `description`.
-    public init(_ description: String) { self.description = description }
+    /// Set when the cause was a home that did not answer within the job's deadline.
+    public let unresponsive: HomeUnresponsive?
+    /// An error with `description`; `cause` is kept when it is a `HomeUnresponsive`.
+    public init(_ description: String, cause: (any Error)? = nil) {
+        self.description = description
+        unresponsive = cause.flatMap(HomeUnresponsive.found(in:))
+    }
 }

@@ -26,12 +26,17 @@ public struct AppDataStore: Sendable {
     public let scopes: AppScopes
     /// Where a test makes the work stop as a crash would (nil: never).
     var interruption: Interruption?
+    /// The deadline of restores and pushes, which take as long as the data is large: best a
+    /// `stall` limit (the copies note progress per entry); nil: the pool's default.
+    public var deadline: UserFiles.JobDeadline?
 
     /// A store for the layers in `usersDirectory`.
-    public init(usersDirectory: String = AppDataLayout.defaultUsersDirectory, files: UserFiles, scopes: AppScopes = AppScopes()) {
+    public init(usersDirectory: String = AppDataLayout.defaultUsersDirectory, files: UserFiles, scopes: AppScopes = AppScopes(),
+                deadline: UserFiles.JobDeadline? = nil) {
         self.usersDirectory = usersDirectory
         self.files = files
         self.scopes = scopes
+        self.deadline = deadline
     }
 
     /// What `prepareLayer` found or did.
@@ -107,11 +112,26 @@ public struct AppDataStore: Sendable {
         try prepareUserDirectory(layout, user)
         let inUse = isInUse(layout), interruption = interruption
         do {
-            return try files.perform(as: user) { home in
+            return try files.perform(as: user, deadline: deadline) { home in
                 try LayerWork(layout: layout, home: home, interruption: interruption).prepare(inUse: inUse)
             }
         } catch {
-            throw AppDataError("cannot prepare the app data of \(packageFamilyName) for \(user.name): \(error)")
+            throw AppDataError("cannot prepare the app data of \(packageFamilyName) for \(user.name): \(error)", cause: error)
+        }
+    }
+
+    /// `prepareLayer`, for async callers: suspends while the worker runs. Named apart, so that
+    /// synchronous callers in async code keep the blocking one.
+    public func prepareLayerAsync(for user: UserAccount, packageFamilyName: String) async throws(AppDataError) -> Preparation {
+        let layout = try AppDataLayout(uid: user.uid, packageFamilyName: packageFamilyName, usersDirectory: usersDirectory)
+        try prepareUserDirectory(layout, user)
+        let inUse = isInUse(layout), interruption = interruption
+        do {
+            return try await files.perform(as: user, deadline: deadline) { home in
+                try LayerWork(layout: layout, home: home, interruption: interruption).prepare(inUse: inUse)
+            }
+        } catch {
+            throw AppDataError("cannot prepare the app data of \(packageFamilyName) for \(user.name): \(error)", cause: error)
         }
     }
 
@@ -139,7 +159,7 @@ public struct AppDataStore: Sendable {
         let planned = layouts.map { family, layout in (family, layout, (try? layout.get()).map(isInUse) ?? false) }
         let interruption = interruption
         do {
-            return try await files.perform(as: user) { home in
+            return try await files.perform(as: user, deadline: deadline) { home in
                 planned.map { family, layout, inUse in
                     let started = ContinuousClock.now
                     switch layout {
@@ -157,7 +177,7 @@ public struct AppDataStore: Sendable {
                 }
             }
         } catch {
-            let failure = AppDataError("cannot prepare the app data for \(user.name): \(error)")
+            let failure = AppDataError("cannot prepare the app data for \(user.name): \(error)", cause: error)
             return packageFamilyNames.map { ($0, .failure(failure), .zero) }
         }
     }
@@ -182,9 +202,25 @@ public struct AppDataStore: Sendable {
         let layout = try AppDataLayout(uid: user.uid, packageFamilyName: packageFamilyName, usersDirectory: usersDirectory)
         let interruption = interruption
         do {
-            return try files.perform(as: user) { home in try LayerWork(layout: layout, home: home, interruption: interruption).push() }
+            return try files.perform(as: user, deadline: deadline) { home in
+                try LayerWork(layout: layout, home: home, interruption: interruption).push()
+            }
         } catch {
-            throw AppDataError("cannot push the app data of \(packageFamilyName) for \(user.name) into the profile: \(error)")
+            throw AppDataError("cannot push the app data of \(packageFamilyName) for \(user.name) into the profile: \(error)", cause: error)
+        }
+    }
+
+    /// `push`, for async callers: suspends while the worker runs. Named apart, as
+    /// `prepareLayerAsync` is.
+    public func pushAsync(for user: UserAccount, packageFamilyName: String) async throws(AppDataError) -> Push? {
+        let layout = try AppDataLayout(uid: user.uid, packageFamilyName: packageFamilyName, usersDirectory: usersDirectory)
+        let interruption = interruption
+        do {
+            return try await files.perform(as: user, deadline: deadline) { home in
+                try LayerWork(layout: layout, home: home, interruption: interruption).push()
+            }
+        } catch {
+            throw AppDataError("cannot push the app data of \(packageFamilyName) for \(user.name) into the profile: \(error)", cause: error)
         }
     }
 

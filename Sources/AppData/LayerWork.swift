@@ -15,10 +15,11 @@ struct LayerWork {
 
     var family: String { layout.packageFamilyName }
 
-    /// `users/<uid>`, which must be the user's; nil when there is none.
+    /// `users/<uid>`, which must be the user's and no mount point (the user owns it, and could
+    /// mount a FUSE file system there); nil when there is none.
     func userDirectory() throws(SystemCallError) -> OpenDirectory? {
         do throws(SystemCallError) {
-            return try OpenDirectory.open(layout.userDirectory, owner: home.user.uid)
+            return try OpenDirectory.open(String(layout.uid), in: layout.usersDirectory, owner: home.user.uid)
         } catch where error.errno == ENOENT {
             return nil
         }

@@ -83,7 +83,14 @@ public struct TreeCopy: Sendable {
         var opaque = false
         for child in try from.names() {
             let path = relative.isEmpty ? child : relative + "/" + child
-            guard let cst = try from.status(of: child) else { continue } // removed meanwhile
+            // One entry further: a job with a stall limit is alive as long as entries come.
+            UserFiles.noteProgress()
+            let found: stat?
+            do throws(SystemCallError) { found = try from.status(of: child) } catch where error.errno == EXDEV {
+                report.skipped.append("\(path) (a mount point: another file system is mounted there, not entered)")
+                continue
+            }
+            guard let cst = found else { continue } // removed meanwhile
             let kind = cst.st_mode & S_IFMT
             if kind == S_IFREG, sourceWhiteouts == .marker,
                try restoreMarker(child, cst, from: from, to: to, opaque: &opaque, &report) {

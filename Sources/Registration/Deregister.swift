@@ -32,7 +32,7 @@ public struct Deregister: Sendable {
         do {
             return try files.perform(as: user) { home in try Self.remove(claims, in: home) }
         } catch {
-            throw RegistrationError(.deregister, package: Self.name(target), user: user.name, "\(error)")
+            throw RegistrationError(.deregister, package: Self.name(target), user: user.name, "\(error)", cause: error)
         }
     }
 
@@ -43,7 +43,7 @@ public struct Deregister: Sendable {
         do {
             return try await files.perform(as: user) { home in try Self.remove(claims, in: home) }
         } catch {
-            throw RegistrationError(.deregister, package: Self.name(target), user: user.name, "\(error)")
+            throw RegistrationError(.deregister, package: Self.name(target), user: user.name, "\(error)", cause: error)
         }
     }
 
@@ -55,7 +55,7 @@ public struct Deregister: Sendable {
             if let saveAppData {
                 for family in families {
                     do { try saveAppData(user, family) } catch {
-                        throw RegistrationError(.deregister, package: family, user: user.name, "cannot save app data: \(error)")
+                        throw RegistrationError(.deregister, package: family, user: user.name, "cannot save app data: \(error)", cause: error)
                     }
                 }
             }

@@ -72,8 +72,8 @@ struct PlanBuilder {
         entry.add("Terminal", "false")
         entry.add("MimeType", list: mimeTypes)
         entry.add("Categories", list: app.desktopCategories)
-        entry.add("X-AppAttach-Package", manifest.identity.fullName)
-        entry.add("X-AppAttach-Registration", mode.rawValue)
+        entry.add(RegisteredPackage.packageKey, manifest.identity.fullName)
+        entry.add(RegisteredPackage.modeKey, mode.rawValue)
         return entry.text
     }
 

@@ -29,7 +29,7 @@ public struct Register: Sendable {
         do {
             changes = try self.files.perform(as: user, Self.convergeJob(claims, files, associations))
         } catch {
-            throw RegistrationError(.register, package: Self.names(plans), user: user.name, "\(error)")
+            throw RegistrationError(.register, package: Self.names(plans), user: user.name, "\(error)", cause: error)
         }
         try restoreData(plans, for: user)
         return changes
@@ -43,7 +43,7 @@ public struct Register: Sendable {
         do {
             changes = try await self.files.perform(as: user, Self.convergeJob(claims, files, associations))
         } catch {
-            throw RegistrationError(.register, package: Self.names(plans), user: user.name, "\(error)")
+            throw RegistrationError(.register, package: Self.names(plans), user: user.name, "\(error)", cause: error)
         }
         try restoreData(plans, for: user)
         return changes
@@ -63,7 +63,7 @@ public struct Register: Sendable {
         guard let restoreAppData else { return }
         for plan in plans where plan.restoresAppData {
             do { try restoreAppData(user, plan) } catch {
-                throw RegistrationError(.register, package: plan.packageFamilyName, user: user.name, "cannot restore app data: \(error)")
+                throw RegistrationError(.register, package: plan.packageFamilyName, user: user.name, "cannot restore app data: \(error)", cause: error)
             }
         }
     }
