@@ -121,6 +121,12 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Test helper: the agent's control socket in a process of its own, for tests that change
+        // a whole process's limits (AgentTests' descriptor exhaustion).
+        .executableTarget(name: "control-socket-probe", dependencies: [
+            "Agent", "ControlProtocol",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Test helper: the Systemd module against a real systemd (scripts/test-logind runs it in the test bed).
         .executableTarget(name: "logind-probe", dependencies: [
             "Systemd",
@@ -147,7 +153,7 @@ let package = Package(
             "StateStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "AgentTests", dependencies: [
-            "Agent", "ControlProtocol", "HostPool", "LinuxSystem", "StateStore", "Systemd", "TestSupport",
+            "Agent", "ControlProtocol", "HostPool", "LinuxSystem", "StateStore", "Systemd", "TestSupport", "Expand", "MSIX", "AppData",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "TestSupport", dependencies: ["LinuxSystem"], path: "Tests/TestSupport"),

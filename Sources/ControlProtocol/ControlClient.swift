@@ -2,13 +2,14 @@ import Foundation
 import LinuxSystem
 
 /// Calls the agent over its control socket: one connection per call, one request line, one
-/// reply line.
+/// reply line, all of it bounded by one deadline.
 public struct ControlClient: Sendable {
     /// The socket's path on a host.
     public static let defaultPath = "/run/appattach/" + ControlMethod.interface
 
     public var path: String
-    /// How long to wait for the reply; nil waits for ever.
+    /// How long a whole call may take, from connecting to the last byte of the reply; nil
+    /// waits for ever.
     public var timeout: Duration?
 
     /// The client for `path`; `APPATTACH_SOCKET` in the environment overrides the default
@@ -18,28 +19,42 @@ public struct ControlClient: Sendable {
         self.timeout = timeout
     }
 
-    /// Sends `method` with `parameters` and decodes the reply as `Reply`.
+    /// Sends `method` with `parameters` and decodes the reply as `Reply`, within `timeout`.
     public func call<Parameters: Codable & Sendable, Reply: Codable & Sendable>(
         _ method: ControlMethod, _ parameters: Parameters, as _: Reply.Type
     ) throws -> Reply {
+        try call(method, parameters, as: Reply.self, by: timeout.map { Deadline.after($0) })
+    }
+
+    /// Sends `method` with `parameters` and decodes the reply as `Reply`; connecting, sending
+    /// and reading all end by `deadline` (nil: never), whatever the agent does: a full
+    /// connection queue, a connection accepted and never read, a reply never sent or sent a
+    /// byte at a time.
+    public func call<Parameters: Codable & Sendable, Reply: Codable & Sendable>(
+        _ method: ControlMethod, _ parameters: Parameters, as _: Reply.Type, by deadline: Deadline?
+    ) throws -> Reply {
+        let started = Deadline.now
         let socket: UnixSocket
         do {
-            socket = try UnixSocket.connect(to: path)
+            socket = try UnixSocket.connect(to: path, by: deadline)
+        } catch where error.errno == ETIMEDOUT {
+            throw ControlClientError("cannot reach the appattach agent at \(path): its connection queue stayed full for \(Deadline.now.since(started).secondsText) (the agent is overloaded or stuck)")
         } catch {
             throw ControlClientError("cannot reach the appattach agent at \(path): \(error.reason) (is appattach.service running?)")
         }
         defer { socket.close() }
         do {
-            try socket.setReceiveTimeout(timeout)
-            try socket.writeLine(ControlCoding.line(ControlRequest(method: method, parameters: parameters)))
+            try socket.writeLine(ControlCoding.line(ControlRequest(method: method, parameters: parameters)), by: deadline)
+        } catch let error as SystemCallError where error.errno == ETIMEDOUT {
+            throw ControlClientError("the appattach agent did not take the \(method.rawValue) request within \(Deadline.now.since(started).secondsText)")
         } catch {
             throw ControlClientError("cannot send \(method.rawValue) to \(path): \(error)")
         }
         let line: String?
         do {
-            line = try socket.readLine()
-        } catch let error where error.errno == EAGAIN || error.errno == EWOULDBLOCK {
-            throw ControlClientError("no answer from the appattach agent within \(timeout.map { "\($0)" } ?? "the time allowed") (\(method.rawValue))")
+            line = try socket.readLine(limit: 8 << 20, by: deadline)
+        } catch where error.errno == ETIMEDOUT {
+            throw ControlClientError("no answer from the appattach agent within \(Deadline.now.since(started).secondsText) (\(method.rawValue))")
         } catch {
             throw ControlClientError("cannot read the agent's reply: \(error)")
         }

@@ -80,6 +80,24 @@ public struct StatusReply: Codable, Sendable, Equatable {
         }
     }
 
+    /// A user whose home did not answer: the agent set the work there aside and tries again.
+    public struct UnresponsiveHome: Codable, Sendable, Equatable {
+        public var user: String
+        public var uid: UInt32
+        /// What did not answer: `register`, `complete`, `restore`, `push` or `deregister`.
+        public var phase: String
+        /// Since when (the first job that did not answer in this episode).
+        public var since: Date
+        /// Why, naming the home.
+        public var reason: String
+        /// When the work is tried again, if it is.
+        public var nextAttempt: Date?
+        public init(user: String, uid: UInt32, phase: String, since: Date, reason: String, nextAttempt: Date?) {
+            self.user = user; self.uid = uid; self.phase = phase; self.since = since; self.reason = reason
+            self.nextAttempt = nextAttempt
+        }
+    }
+
     /// The host-pool file the agent follows.
     public var hostPool: String
     /// Why the current host-pool file is not in force, when it is not (the last good one is).
@@ -91,25 +109,42 @@ public struct StatusReply: Codable, Sendable, Equatable {
     /// Users the agent counts as signed in (root callers only; others see themselves).
     public var signedInUsers: [String]
     public var registrations: [Registration]
+    /// Users whose homes do not answer (root callers see all; others only themselves); nil
+    /// from an agent before this field.
+    public var unresponsiveHomes: [UnresponsiveHome]?
 
     public init(hostPool: String, hostPoolProblem: String?, activePackages: Int, stagedImages: Int,
-                packages: [Package], signedInUsers: [String], registrations: [Registration]) {
+                packages: [Package], signedInUsers: [String], registrations: [Registration],
+                unresponsiveHomes: [UnresponsiveHome]? = nil) {
         self.hostPool = hostPool; self.hostPoolProblem = hostPoolProblem; self.activePackages = activePackages
         self.stagedImages = stagedImages; self.packages = packages; self.signedInUsers = signedInUsers
-        self.registrations = registrations
+        self.registrations = registrations; self.unresponsiveHomes = unresponsiveHomes
     }
 }
 
-/// `History`: the last `limit` events (default 20).
+/// `History`: the last `limit` events (default 20, at most ``maximumLimit`` a call), or with
+/// `before`, the `limit` events before that one: the `next` of the previous reply. A caller
+/// who wants more than one page asks again with `before`, newest page first.
 public struct HistoryParameters: Codable, Sendable, Equatable {
+    /// Events one reply holds at most, whatever `limit` asks: no single reply is huge. A page
+    /// may hold fewer when its events are long (the agent keeps a reply under its size cap),
+    /// with `next` set all the same.
+    public static let maximumLimit = 1_000
+    /// How many events when `limit` is not given.
+    public static let defaultLimit = 20
+
     public var limit: Int?
-    public init(limit: Int?) { self.limit = limit }
+    /// The id of an event (a reply's `next`): only events older than it.
+    public var before: Int64?
+    public init(limit: Int?, before: Int64? = nil) { self.limit = limit; self.before = before }
 }
 
 /// Events, oldest first.
 public struct HistoryReply: Codable, Sendable, Equatable {
     /// One event as the state database keeps it.
     public struct Event: Codable, Sendable, Equatable {
+        /// The event's id in the state database (nil from agents before paging).
+        public var id: Int64?
         public var time: Date
         public var kind: String
         public var uid: UInt32?
@@ -117,11 +152,14 @@ public struct HistoryReply: Codable, Sendable, Equatable {
         public var image: String?
         public var durationUsec: Int64?
         public var message: String
-        public init(time: Date, kind: String, uid: UInt32?, package: String?, image: String?, durationUsec: Int64?, message: String) {
-            self.time = time; self.kind = kind; self.uid = uid; self.package = package; self.image = image
+        public init(id: Int64? = nil, time: Date, kind: String, uid: UInt32?, package: String?, image: String?,
+                    durationUsec: Int64?, message: String) {
+            self.id = id; self.time = time; self.kind = kind; self.uid = uid; self.package = package; self.image = image
             self.durationUsec = durationUsec; self.message = message
         }
     }
     public var events: [Event]
-    public init(events: [Event]) { self.events = events }
+    /// When older events are there: the `before` that asks for them. Nil at the oldest.
+    public var next: Int64?
+    public init(events: [Event], next: Int64? = nil) { self.events = events; self.next = next }
 }

@@ -33,4 +33,9 @@ public enum ControlErrorName: String, Sendable, Codable {
     case failed = "io.appattach.Manager.Failed"
     /// The agent is stopping and takes no more work.
     case shuttingDown = "io.appattach.Manager.ShuttingDown"
+    /// The connection was refused: the caller (or all users together) has as many
+    /// connections open as the agent takes, or the agent is out of descriptors. Try again.
+    case tooManyConnections = "io.appattach.Manager.TooManyConnections"
+    /// The request line did not arrive whole in the time the agent allows from the connection.
+    case requestTimedOut = "io.appattach.Manager.RequestTimedOut"
 }

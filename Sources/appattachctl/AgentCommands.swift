@@ -89,9 +89,9 @@ struct HistoryCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let reply = try ControlClient().call(.history, HistoryParameters(limit: n), as: HistoryReply.self)
-        if output.json { return print(try JSONOutput.encode(reply.events)) }
-        for event in reply.events {
+        let events = try Self.lastEvents(n, client: ControlClient())
+        if output.json { return print(try JSONOutput.encode(events)) }
+        for event in events {
             // Tenths of a millisecond, rounded, without Foundation's formatter.
             let duration = event.durationUsec.map { usec in
                 let tenths = (usec + 50) / 100
@@ -100,5 +100,27 @@ struct HistoryCommand: ParsableCommand {
             let kind = event.kind + String(repeating: " ", count: max(0, 22 - event.kind.count))
             print("\(event.time.formatted(.iso8601))  \(kind) \(event.message)\(duration)")
         }
+    }
+}
+
+extension HistoryCommand {
+    /// The last `count` events, oldest first: one call for up to a page
+    /// (`HistoryParameters.maximumLimit`), and for more, one call per page, newest first,
+    /// each continuing where the one before ended (`next`), until `count` or the oldest.
+    static func lastEvents(_ count: Int, client: ControlClient) throws -> [HistoryReply.Event] {
+        var pages: [[HistoryReply.Event]] = []
+        var wanted = max(count, 0)
+        var before: Int64?
+        repeat {
+            let reply = try client.call(.history, HistoryParameters(limit: min(wanted, HistoryParameters.maximumLimit), before: before),
+                                        as: HistoryReply.self)
+            let page = Array(reply.events.suffix(wanted))
+            pages.append(page)
+            wanted -= page.count
+            // An agent before paging sends no `next`; an empty page ends it too.
+            guard let next = reply.next, !page.isEmpty else { break }
+            before = next
+        } while wanted > 0
+        return pages.reversed().flatMap { $0 }
     }
 }

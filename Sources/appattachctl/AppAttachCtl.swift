@@ -48,6 +48,7 @@ struct AppAttachCtl: ParsableCommand {
             StageCommand.self,
             DestageCommand.self,
             StatusCommand.self,
+            RepairCommand.self,
             Published<Upload>.self,
             Published<HostPool>.self,
             RegisterCommand.self,

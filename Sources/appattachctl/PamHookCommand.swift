@@ -3,6 +3,7 @@ import ControlProtocol
 import Foundation
 import Glibc
 import HostPool
+import LinuxSystem
 
 /// `appattachctl pam-hook`: run by `session optional pam_exec.so quiet /usr/bin/appattachctl pam-hook`.
 struct PamHookCommand: ParsableCommand {
@@ -19,17 +20,31 @@ struct PamHookCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The host configuration, for the timeout.", valueName: "file"))
     var config = HostConfig.defaultPath
 
+    /// What the hook keeps of its time for the system log and its exit, so that the whole
+    /// run, not only the wait, stays within the timeout.
+    static let exitReserve: Duration = .milliseconds(100)
+
     func run() {
+        // The bound counts from here: the config, connecting, sending and the wait all fit in it.
+        let started = Deadline.now
         let environment = ProcessInfo.processInfo.environment
         guard environment["PAM_TYPE"] == "open_session", let user = environment["PAM_USER"], !user.isEmpty else { return }
-        let timeout = (try? HostConfig.load(path: config))?.logonTimeoutSeconds ?? HostConfig.defaultLogonTimeoutSeconds
-        guard timeout > 0 else { return }
+        let timeout: Int
         do {
-            let reply = try ControlClient(timeout: .seconds(timeout))
-                .call(.register, RegisterParameters(user: user, wait: true), as: UserRegistrationReply.self)
+            timeout = try HostConfig.load(path: config).logonTimeoutSeconds
+        } catch {
+            timeout = HostConfig.defaultLogonTimeoutSeconds
+            SystemLog.warning("the sign-in of \(user) waits at most the default \(timeout) s for app registration: \(error)")
+        }
+        guard timeout > 0 else { return }
+        let total = Duration.seconds(timeout)
+        let deadline = started.adding(total - min(Self.exitReserve, total / 10))
+        do {
+            let reply = try ControlClient(timeout: total)
+                .call(.register, RegisterParameters(user: user, wait: true), as: UserRegistrationReply.self, by: deadline)
             SystemLog.info("registered \(reply.packages.count) package(s) for \(user) at sign-in")
         } catch {
-            SystemLog.warning("sign-in of \(user) goes on without waiting for app registration: \(error)")
+            SystemLog.warning("sign-in of \(user) goes on without waiting for app registration (logon timeout \(timeout) s): \(error)")
         }
     }
 }

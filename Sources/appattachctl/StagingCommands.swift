@@ -75,12 +75,15 @@ struct DestageCommand: ParsableCommand {
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show staged images and packages: backing file and loop device if any, mount point, size.")
+        abstract: "Show staged images and packages: backing file and loop device if any, mount point, size.",
+        discussion: """
+            Only reads: it changes nothing, and may run beside a stage or destage. After a \
+            crash, `appattachctl repair` puts staging right.
+            """)
 
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let repairs = Reconcile(paths: .current).run()
         let status = StagingStatus.read(paths: .current)
         // The agent's view is added when it answers; the kernel's tables stay the base, so
         // status works with the agent stopped, or on a host without it.
@@ -89,7 +92,6 @@ struct StatusCommand: ParsableCommand {
             print(try JSONOutput.encode(StatusOutput(images: status.images, agent: agent)))
             return
         }
-        for repair in repairs { print("repaired: \(repair)") }
         print(status.text)
         if let agent { print(AgentStatusText.lines(agent).joined(separator: "\n")) }
     }
@@ -131,6 +133,10 @@ enum AgentStatusText {
         lines.append("  signed in: " + (agent.signedInUsers.isEmpty ? "nobody" : agent.signedInUsers.joined(separator: ", ")))
         for registration in agent.registrations {
             lines.append("  \(registration.user): \(registration.packageFullName) (\(registration.mode), \(registration.state))")
+        }
+        for home in agent.unresponsiveHomes ?? [] {
+            let next = home.nextAttempt.map { ", tried again \(ISO8601DateFormatter().string(from: $0))" } ?? ""
+            lines.append("  home not answering: \(home.user) (uid \(home.uid), \(home.phase), since \(ISO8601DateFormatter().string(from: home.since))\(next)): \(home.reason)")
         }
         return lines
     }

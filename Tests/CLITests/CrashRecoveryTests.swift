@@ -3,8 +3,9 @@ import Glibc
 import Testing
 import TestSupport
 
-/// `kill -9` of `appattachctl stage` at its worst moments, then recovery by the next command:
-/// no loop device of ours left without a mount, no mount without its record.
+/// `kill -9` of `appattachctl stage` at its worst moments, then recovery by `appattachctl
+/// repair` (`status` only shows): no loop device of ours left without a mount, no mount without
+/// its record.
 @Suite("crash recovery (root: loop devices, mounts)", .serialized, .tags(.attachesLoopDevices, .mounts),
        .enabled(if: TestEnvironment.hasLoopDevices, "needs root and /dev/loop-control"),
        .enabled(if: TestEnvironment.hasTool("mkfs.erofs"), "needs mkfs.erofs"))
@@ -33,8 +34,7 @@ struct CrashRecoveryTests {
     }
 
     func mounts() -> [String] {
-        ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "")
-            .split(separator: "\n").filter { $0.contains(runtime + "/") }.map(String.init)
+        mountInfo().split(separator: "\n").filter { $0.contains(runtime + "/") }.map(String.init)
     }
 
     func ctl(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
@@ -77,21 +77,23 @@ struct CrashRecoveryTests {
     }
 
     @Test("killed between attach and mount: the kernel frees the device; the next stage works")
-    func killedAfterAttach() throws {
-        defer { cleanUp() }
-        try killStage(at: "stage-after-attach", loopDevice: true)
-        #expect(waitFor { devices().isEmpty }, "autoclear detaches a device whose only opener died")
-        #expect(mounts().isEmpty)
-        setenv("APPATTACH_EROFS_FILE_BACKED", "0", 1)
-        defer { unsetenv("APPATTACH_EROFS_FILE_BACKED") }
-        let r = try ctl(["stage", image])
-        #expect(r.status == 0, "\(r.err)")
-        #expect(devices().count == 1)
-        #expect(try ctl(["destage", image]).status == 0)
-        #expect(waitFor { devices().isEmpty })
+    func killedAfterAttach() async throws {
+        try await TestEnvironment.onOwnThread {
+            defer { cleanUp() }
+            try killStage(at: "stage-after-attach", loopDevice: true)
+            #expect(waitFor { devices().isEmpty }, "autoclear detaches a device whose only opener died")
+            #expect(mounts().isEmpty)
+            setenv("APPATTACH_EROFS_FILE_BACKED", "0", 1)
+            defer { unsetenv("APPATTACH_EROFS_FILE_BACKED") }
+            let r = try ctl(["stage", image])
+            #expect(r.status == 0, "\(r.err)")
+            #expect(devices().count == 1)
+            #expect(try ctl(["destage", image]).status == 0)
+            #expect(waitFor { devices().isEmpty })
+        }
     }
 
-    @Test("killed after the image mount: status finishes the stage; destage leaves nothing",
+    @Test("killed after the image mount: status only shows it; repair finishes the stage; destage leaves nothing",
           arguments: [false, true])
     func killedAfterMount(loopDevice: Bool) throws {
         defer { cleanUp() }
@@ -100,18 +102,36 @@ struct CrashRecoveryTests {
         if !loopDevice && TestEnvironment.hasFileBackedEROFSAtOffset {
             #expect(devices().isEmpty, "EROFS inside the VHDX is mounted from the file itself")
         }
+        // status reads and changes nothing: the kill's leftovers stay for repair.
         let status = try ctl(["status"])
         #expect(status.status == 0, "\(status.err)")
-        #expect(status.out.contains("repaired: recorded image"), "\(status.out)")
-        #expect(status.out.contains("repaired: exposed 1 package"), "\(status.out)")
-        // The offset comes back from the kernel: the loop device's, or the mount's `fsoffset`.
-        #expect(status.out.contains("maps bytes 5242880…"), "\(status.out)")
+        #expect(!status.out.contains("repaired"), "\(status.out)")
+        #expect(mounts().count == 1, "status repaired nothing")
+        // The killed stage's lock went with it: repair does not wait for it.
+        let started = ContinuousClock.now
+        let repair = try ctl(["repair"])
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(repair.status == 0, "\(repair.err)")
+        #expect(repair.out.contains("repaired: recorded image"), "\(repair.out)")
+        #expect(repair.out.contains("repaired: exposed 1 package"), "\(repair.out)")
         #expect(mounts().count == 2)
+        // The offset comes back from the kernel: the loop device's, or the mount's `fsoffset`.
+        let after = try ctl(["status"])
+        #expect(after.out.contains("maps bytes 5242880…") && after.out.contains("package BestAppExtension_"), "\(after.out)")
+        #expect(try ctl(["repair"]).out == "nothing to repair\n")
         let again = try ctl(["stage", image])
         #expect(again.out.contains("already staged"), "\(again.out)")
         #expect(try ctl(["destage", image]).status == 0)
         #expect(mounts().isEmpty)
         #expect(waitFor { devices().isEmpty })
+    }
+
+    @Test("repair needs root, and says so", .enabled(if: TestEnvironment.hasTool("setpriv"), "needs setpriv to run as nobody"))
+    func repairNeedsRoot() throws {
+        defer { cleanUp() }
+        let r = try CommandLineTests.run(["repair"], as: "65534")
+        #expect(r.status == 1)
+        #expect(r.err == "appattachctl: repair needs root\n", "\(r.err)")
     }
 }
 

@@ -130,6 +130,9 @@ struct HelpTextTests {
         OVERVIEW: Show staged images and packages: backing file and loop device if any,
         mount point, size.
 
+        Only reads: it changes nothing, and may run beside a stage or destage. After a
+        crash, `appattachctl repair` puts staging right.
+
         USAGE: appattachctl status [--json]
 
         OPTIONS:
@@ -137,6 +140,32 @@ struct HelpTextTests {
           -h, --help              Show help information.
         """#,
     ]
+
+    /// `repair`, kept apart from the table above so that each change stays small.
+    static let repair = #"""
+        OVERVIEW: Put staging right after a crash: finish or undo interrupted stages
+        and destages (root).
+
+        Detaches loop devices of appattach that nothing mounts, finishes stages
+        interrupted after the image was mounted, unmounts packages whose image is gone,
+        and removes records and directories of what is not staged; prints each repair.
+        It takes the staging lock, so it waits for a stage or destage in progress (at
+        most 30 seconds) and never takes that for a leftover. The agent does the same
+        when it starts.
+
+        USAGE: appattachctl repair [--json]
+
+        OPTIONS:
+          --json                  Print machine-readable JSON instead of text.
+          -h, --help              Show help information.
+        """#
+
+    @Test("repair --help is the text admins read")
+    func repairHelp() throws {
+        let r = try Self.help(["repair"])
+        #expect(r.status == 0)
+        #expect(r.out == Self.repair + "\n\n", "appattachctl repair --help:\n\(r.out)")
+    }
 
     @Test("--help of each command is the text admins read", arguments: expected.keys.sorted())
     func helpText(command: String) throws {
