@@ -10,10 +10,13 @@ import Systemd
 ///
 /// Start-up (before `READY=1`): open the state database, reconcile the runtime directory with
 /// the kernel, take over what is staged, subscribe to logind, read the host pool and stage
-/// its active packages, register users already signed in, deregister registrations left by
-/// users who are gone, bind the socket. Then the loop, whose first command looks for the app
-/// data of accounts that no longer exist (and again once a day); `SIGTERM` sends `STOPPING=1`,
-/// stops taking requests, lets the queued work finish and returns.
+/// its active packages, bind the socket. Nothing before `READY=1` touches a user's home (but
+/// after a damaged state database was rebuilt, when the registrations of the users signed in
+/// are read back from their homes, within `homeScanDeadline`: `recoverRegistrations`). Then
+/// the loop (`AgentLoop`), whose first commands register the users already signed in,
+/// deregister registrations left by users who are gone, and look for the app data of accounts
+/// that no longer exist (and again once a day); `SIGTERM` sends `STOPPING=1`, stops taking
+/// requests, lets the work in homes under way come back and returns.
 public struct Agent: Sendable {
     public let settings: AgentSettings
     public let logger: Logger
@@ -30,30 +33,29 @@ public struct Agent: Sendable {
         logger.info("appattach agent starting (config \(settings.configPath))", metadata: AgentEvent.agentStarted.metadata)
         notifier.status("starting: opening the state database")
 
-        let database = try StateDatabase.open(directory: settings.config.stateDirectory)
-        // The state directory is 0711 so that users reach their app data layers in users/<uid>;
-        // the database (and the journal files SQLite gives its mode) stays root's alone.
-        chmod(settings.config.stateDirectory + "/" + StateDatabase.fileName, 0o600)
-        let core = AgentCore(settings: settings, database: database, logger: logger)
-        for repair in Reconcile(paths: settings.stagingPaths).run() {
-            logger.notice("reconciled: \(repair)")
-        }
-        core.stager.adoptStaged()
+        // A damaged database is moved aside and rebuilt; staging is repaired and taken over.
+        let (core, damaged) = try AgentCore.open(settings: settings, logger: logger)
 
         notifier.status("starting: subscribing to logind")
         let watcher = try await LogindWatcher.start(logger: logger)
         defer { watcher.close() }
 
-        notifier.status("starting: reading the host pool and staging its packages")
-        core.refreshHostPool()
-        for session in watcher.initialSessions {
-            _ = await core.handle(.sessionAdded(session))
+        if damaged != nil {
+            await core.recoverRegistrations(signedIn: watcher.initialSessions.filter(\.sessionClass.countsAsSignIn).map(\.uid))
         }
-        await core.deregisterLeftovers()
 
-        let (commands, input) = AsyncStream.makeStream(of: AgentCommand.self, bufferingPolicy: .unbounded)
-        core.enqueue = { input.yield($0) }
-        let server = try ControlServer(path: settings.socketPath, logger: logger) { input.yield(.request($0)) }
+        notifier.status("starting: reading the host pool and staging its packages")
+        // Staged in batches, the watchdog pinged after each; what the start-up budget leaves is
+        // staged from the loop after READY.
+        core.stager.afterBatch = { notifier.watchdog() }
+        core.refreshHostPool()
+        core.stager.afterBatch = nil
+
+        // From here the core queues its commands on the loop; no user's home is touched before
+        // READY (users signed in already and leftovers are loop commands after it).
+        let loop = AgentLoop(core: core, watchdogInterval: notifier.watchdogInterval)
+        let input = loop.enqueue
+        let server = try ControlServer(path: settings.socketPath, logger: logger) { input(.request($0)) }
         server.start()
 
         // SIGTERM/SIGINT become a command, so the loop finishes what is queued before it.
@@ -65,68 +67,34 @@ public struct Agent: Sendable {
                 notifier.stopping(status: "stopping: finishing queued work")
                 // No new requests from here on; those already read are answered.
                 server.stop()
-                input.yield(.shutdown)
+                input(.shutdown)
             }
             source.resume()
             return source
         }
         defer { signals.forEach { $0.cancel() } }
 
-        notifier.ready(status: core.statusLine)
-        logger.notice("appattach agent ready: \(core.statusLine)", metadata: AgentEvent.agentReady.metadata([
-            "appattach.duration_usec": "\(AgentJournal.microseconds(ContinuousClock.now - started))",
-        ]))
-
-        // After READY, not before: NSS look-ups of every uid with data must not hold up the start.
-        input.yield(.sweepRemovedAccounts)
-
-        // Half the watchdog interval for one command: a stuck loop is restarted well in time.
-        let loopWatch = LoopWatch(limit: (notifier.watchdogInterval ?? .seconds(60)) / 2)
+        // After READY, not before: the users signed in already are registered, the leftovers
+        // deregistered (work in homes, which users decide the length of), and NSS looked up for
+        // every uid with data, all as loop commands that wait for no home.
+        core.queueStagingBatch()
         let status = StatusPublisher(notifier: notifier)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await event in watcher.events { input.yield(.logind(event)) }
-            }
-            Self.every(settings.hostPoolPollInterval, in: &group) { input.yield(.checkHostPool) }
-            Self.every(settings.destageRetryInterval, in: &group) { input.yield(.retryDestage) }
-            Self.every(settings.removedAccountSweepInterval, in: &group) { input.yield(.sweepRemovedAccounts) }
-            if let interval = notifier.watchdogInterval {
-                // Half the interval, as sd_watchdog_enabled(3) advises; only while the loop is alive.
-                Self.every(interval / 2, in: &group) { if loopWatch.isAlive() { notifier.watchdog() } }
-                notifier.watchdog()
-            }
-
-            loop: for await command in commands {
-                if case .shutdown = command { break loop }
-                let timers = await loopWatch.command { await core.run(command, status: status) }
-                for timer in timers {
-                    group.addTask {
-                        try? await Task.sleep(for: timer.delay)
-                        input.yield(.deregistrationDue(timer))
-                    }
-                }
-            }
-            group.cancelAll()
+        await loop.serve(notifier: notifier, status: status, initialSessions: watcher.initialSessions, events: watcher.events, periodic: [
+            (settings.hostPoolPollInterval, .checkHostPool),
+            (settings.destageRetryInterval, .retryDestage),
+            (settings.removedAccountSweepInterval, .sweepRemovedAccounts),
+        ]) {
+            logger.notice("appattach agent ready: \(core.statusLine)", metadata: AgentEvent.agentReady.metadata([
+                "appattach.duration_usec": "\(AgentJournal.microseconds(ContinuousClock.now - started))",
+            ]))
         }
         status.flush()
 
-        // Requests read before the stop but not reached are told so rather than cut off.
-        core.stopping = true
-        core.abandonPendingDeregistrations()
-        input.finish()
-        for await command in commands {
-            if case .request(let connection) = command { await core.handle(connection) }
-        }
+        // Parked work is left to the next start; requests read before the stop but not reached
+        // are told so rather than cut off.
+        await loop.finish()
+        // The socket's I/O thread writes the last answers; the process must not end under it.
+        await server.finish(within: .seconds(2))
         logger.notice("appattach agent stopped", metadata: AgentEvent.agentStopping.metadata)
-    }
-
-    /// Adds a child task that calls `tick` every `interval` until the group is cancelled.
-    private static func every(_ interval: Duration, in group: inout TaskGroup<Void>, _ tick: @escaping @Sendable () -> Void) {
-        group.addTask {
-            while !Task.isCancelled {
-                do { try await Task.sleep(for: interval) } catch { return }
-                tick()
-            }
-        }
     }
 }

@@ -227,19 +227,6 @@ extension AgentCore {
         return (name, names)
     }
 
-    /// Whether `account`'s home is gone: opening it, as the user, finds nothing there. Any
-    /// other failure (permissions, a home of someone else's) is not "gone".
-    func homeIsGone(_ account: UserAccount) async -> Bool {
-        do {
-            try await userFiles.perform(as: account) { _ in }
-            return false
-        } catch let error as SystemCallError {
-            return error.subject == account.home && [ENOENT, ENOTDIR].contains(error.errno)
-        } catch {
-            return false
-        }
-    }
-
     /// Deregistration of `names` for `account`, whose home no longer exists: nothing to
     /// remove in it, nothing pushed into it (the layers stay where they are, for when the
     /// home comes back), the registrations are forgotten, and one notice says so.

@@ -11,6 +11,8 @@ extension AgentCore {
     /// Makes `account`'s layer for `family` if it is missing, restoring the profile copy into
     /// it (as the user); journals `dataRestored` when something was restored, and
     /// `dataConflict` when an older layer's data had to be kept beside the profile copy.
+    /// Waits for the worker in place: for tests that drive the core by hand. The loop goes
+    /// through `beginCompletion`, which does not wait.
     func prepareAppData(_ account: UserAccount, family: String) throws(AppDataError) {
         let started = ContinuousClock.now
         let preparation = try appData.prepareLayer(for: account, packageFamilyName: family)
@@ -58,9 +60,10 @@ extension AgentCore {
     static let appWaitPollInterval: Duration = .milliseconds(250)
 
     /// One look at `account`'s apps of `families`: nil when none runs (or they outlived their
-    /// stop, which is logged) and the data can be pushed; else when to look again. After
-    /// `[deregistration] stop_apps_after_seconds` it stops them with `cgroup.kill`, and after
-    /// `appStopTimeout` more it gives up waiting. Never sleeps: the loop stays free for others.
+    /// stop, which is logged) and the data can be pushed; else when to look again (the lane of
+    /// the deregistration is parked until then). After `[deregistration] stop_apps_after_seconds`
+    /// it stops them with `cgroup.kill`, and after `appStopTimeout` more it gives up waiting.
+    /// Never sleeps: the loop stays free for others.
     func appWaitStep(_ account: UserAccount, families: [String], _ wait: inout AppWait) -> Duration? {
         let running = families.flatMap { appScopes.running(uid: account.uid, packageFamilyName: $0) }
         if running.isEmpty { return nil }
@@ -81,39 +84,22 @@ extension AgentCore {
         return Self.appWaitPollInterval
     }
 
-    /// Waits in place until `appWaitStep` lets the push go ahead: for deregistrations someone
-    /// asked for and waits on (a request, a package no longer assigned, leftovers at start).
-    /// Sign-outs wait through the loop's timers instead (`deregistrationDue`).
-    func waitForApps(of account: UserAccount, families: [String]) async {
-        var wait = AppWait()
-        while let delay = appWaitStep(account, families: families, &wait) {
-            try? await Task.sleep(for: delay)
+    /// Journals what one push did (see `AgentCore.deregisterHome`): `dataPushed`, or
+    /// `dataConflict` when the profile copy changed since the layer was made from it and the
+    /// layer's data was kept beside it; what the home could not hold; retired layers left.
+    static func notePush(_ push: AppDataStore.Push, _ family: String, _ account: UserAccount, _ duration: Duration,
+                         _ journal: AgentJournal) {
+        if let kept = push.kept {
+            noteConflict(kept: kept, push.copied, family, account, journal)
+        } else {
+            journal.event(.dataPushed, "pushed the app data of \(family) for \(account.name) into the profile: \(push.copied.files) files, \(push.copied.bytes) bytes",
+                          dataFields(account, family, push.copied, duration))
         }
-    }
-
-    /// The saver deregistration calls per family before it removes the registration files:
-    /// pushes the layer into the profile (as the user) and journals `dataPushed`, or
-    /// `dataConflict` when the profile copy changed since the layer was made and the layer's
-    /// data was kept beside it. A failure stops the deregistration, so the layer and the
-    /// registration stay for a retry.
-    func appDataSaver() -> @Sendable (UserAccount, String) throws -> Void {
-        let store = appData, journal = journal
-        return { account, family in
-            let started = ContinuousClock.now
-            guard let push = try store.push(for: account, packageFamilyName: family) else { return }
-            let duration = ContinuousClock.now - started
-            if let kept = push.kept {
-                Self.noteConflict(kept: kept, push.copied, family, account, journal)
-            } else {
-                journal.event(.dataPushed, "pushed the app data of \(family) for \(account.name) into the profile: \(push.copied.files) files, \(push.copied.bytes) bytes",
-                              Self.dataFields(account, family, push.copied, duration))
-            }
-            Self.noteSkipped(push.copied, family, account, journal)
-            Self.noteNotKept(push.copied, "pushed into the profile", family, account, journal)
-            for leftover in push.leftovers {
-                journal.logger.warning("app data of \(family) for \(account.name) is saved, but its retired layer is not removed yet (the next sign-in or sign-out tries again): \(leftover)",
-                                       metadata: Self.dataMetadata(account, family))
-            }
+        noteSkipped(push.copied, family, account, journal)
+        noteNotKept(push.copied, "pushed into the profile", family, account, journal)
+        for leftover in push.leftovers {
+            journal.logger.warning("app data of \(family) for \(account.name) is saved, but its retired layer is not removed yet (the next sign-in or sign-out tries again): \(leftover)",
+                                   metadata: dataMetadata(account, family))
         }
     }
 

@@ -24,6 +24,8 @@ extension AgentCore {
         var plans: [RegistrationPlan]
         var modes: [String: Registration.RegistrationMode]
         var startedAt: UInt64
+        /// Registered packages (PackageFullNames) no longer assigned: deregistered first.
+        var stale: [String] = []
         /// The packages whose layers are made (and restored) now: the regular ones.
         var regularFamilies: [String] { plans.filter { modes[$0.packageFullName] == .regular }.map(\.packageFamilyName) }
     }
@@ -33,58 +35,26 @@ extension AgentCore {
         var files: Result<Void, RegistrationError>
         var layers: [(packageFamilyName: String, result: Result<AppDataStore.Preparation, AppDataError>, duration: Duration)]
         var doneAt: UInt64
-    }
-
-    /// Registers `account`'s assigned packages: stages what is missing, converges the home
-    /// (one job for all packages), records the registrations and journals one event per
-    /// package. Registrations the user has but is no longer assigned are removed.
-    @discardableResult
-    func register(_ account: UserAccount, session: String?) async throws -> [String] {
-        let work = try await planRegistration(account, session: session)
-        let written = await Self.write(work, files: userFiles, appData: appData)
-        return try commit(work, written)
-    }
-
-    /// Registers several users at once (a sign-in storm): plans on the loop one after the
-    /// other, writes the users' homes in parallel on the user workers, then records each.
-    /// A user whose registration fails is logged; the others go on.
-    func registerTogether(_ users: [(account: UserAccount, session: String?)]) async {
-        var works: [RegistrationWork] = []
-        for (account, session) in users {
-            do { works.append(try await planRegistration(account, session: session)) } catch {
-                logger.error("cannot register the packages of \(account.name) at sign-in: \(error)",
-                             metadata: ["appattach.user": "\(account.name)", "appattach.uid": "\(account.uid)"])
-            }
-        }
-        let files = userFiles, appData = appData
-        let written = await withTaskGroup(of: (Int, RegistrationWritten).self) { group in
-            for (index, work) in works.enumerated() {
-                group.addTask { (index, await Self.write(work, files: files, appData: appData)) }
-            }
-            var all: [Int: RegistrationWritten] = [:]
-            for await (index, result) in group { all[index] = result }
-            return all
-        }
-        for (index, work) in works.enumerated() {
-            guard let result = written[index] else { continue }
-            do { try commit(work, result) } catch {
-                logger.error("cannot register the packages of \(work.account.name) at sign-in: \(error)",
-                             metadata: ["appattach.user": "\(work.account.name)", "appattach.uid": "\(work.account.uid)"])
-            }
-        }
+        /// What convergence left as it found it, and why (a `mimeapps.list` that is not a
+        /// regular file, an alias name that is someone else's).
+        var leftAlone: [String] = []
     }
 
     /// The loop's part before the files: resolves the assignments, stages what is missing,
-    /// sets the gates, and removes registrations no longer assigned.
+    /// sets the gates, and finds the registrations no longer assigned (`stale`, deregistered
+    /// first by `beginRegistration`).
     func planRegistration(_ account: UserAccount, session: String?) async throws -> RegistrationWork {
         let startedAt = JournalClock.nowMicroseconds()
-        guard let definition = hostPool.definition else {
+        guard let index = hostPool.index else {
             throw AgentRequestError(name: .failed, description: "no host pool file in force (\(hostPool.problem.map { "\($0)" } ?? "not read yet"))")
         }
         // Before the uid's registrations are read and any layer is made: what another account
         // left under this uid goes, and the data is recorded as this account's.
         try claimAppData(for: account)
-        let assignments = try AssignmentResolver(definition: definition).assignments(forUID: account.uid)
+        // One cache of NSS answers for the assignments and the gates; both look at this user's
+        // entries only (`HostPoolIndex`), whatever the size of the pool.
+        var ids = IDCache(directory: stager.directory)
+        let assignments = try AssignmentResolver(index: index, directory: stager.directory).assignments(forUID: account.uid, ids: &ids)
         var plans: [RegistrationPlan] = []
         var modes: [String: Registration.RegistrationMode] = [:]
         let existing = Dictionary(((try? database.registrations(ofUID: account.uid)) ?? []).map { ($0.packageFullName, $0) },
@@ -106,29 +76,31 @@ extension AgentCore {
             plans.append(RegistrationPlan(manifest: package.manifest, integration: package.integration, mode: mode,
                                           home: account.home, launcher: settings.launcher))
         }
-        stager.applyGates(definition)
+        stager.applyGates(index, only: Set(modes.keys), ids: &ids)
 
         // Packages registered before but not assigned now (the host pool changed) go first.
         let assignedFamilies = Set(plans.map(\.packageFamilyName))
         let stale = existing.values.filter { record in
             !assignedFamilies.contains(stager.packages[record.packageFullName]?.familyName ?? "")
         }
-        if !stale.isEmpty { try await deregister(account, packages: stale.map(\.packageFullName), reason: "no longer assigned") }
-        return RegistrationWork(account: account, session: session, plans: plans, modes: modes, startedAt: startedAt)
+        return RegistrationWork(account: account, session: session, plans: plans, modes: modes, startedAt: startedAt,
+                                stale: stale.map(\.packageFullName).sorted())
     }
 
     /// The user's part, on a user worker: the files in the home, then the layers of the regular
     /// packages (with the user's saved app data). Touches nothing of the agent's state.
     static func write(_ work: RegistrationWork, files: UserFiles, appData: AppDataStore) async -> RegistrationWritten {
+        let changes: RegistrationChanges
         do {
-            try await Register(files: files).run(work.plans, for: work.account)
+            changes = try await Register(files: files).run(work.plans, for: work.account)
         } catch {
             return RegistrationWritten(files: .failure(error), layers: [], doneAt: JournalClock.nowMicroseconds())
         }
         // A regular registration brings the user's saved app data back (a delayed one at the
         // first launch); the apps still start without it, so a failure is journaled, not fatal.
         let layers = await appData.prepareLayers(for: work.account, packageFamilyNames: work.regularFamilies)
-        return RegistrationWritten(files: .success(()), layers: layers, doneAt: JournalClock.nowMicroseconds())
+        return RegistrationWritten(files: .success(()), layers: layers, doneAt: JournalClock.nowMicroseconds(),
+                                   leftAlone: changes.leftAlone)
     }
 
     /// The loop's part after the files: journals the layers, records the registrations in one
@@ -174,40 +146,6 @@ extension AgentCore {
         return plans.map(\.packageFullName)
     }
 
-    /// Deregisters `packages` (PackageFullNames; nil: every one the user has) for `account`:
-    /// removes the files as the user, forgets the registrations, journals each. Images
-    /// nobody uses any more are then destaged.
-    @discardableResult
-    /// `appsEnded`: the caller has already waited for the packages' apps (a sign-out does, on
-    /// the loop's timers); otherwise this waits for them in place.
-    func deregister(_ account: UserAccount, packages: [String]? = nil, reason: String, appsEnded: Bool = false) async throws -> [String] {
-        let started = ContinuousClock.now
-        // Registrations and layers another account left under this uid are never pushed into
-        // this account's home: they go first.
-        try claimAppData(for: account, recording: false)
-        let names = packages ?? registeredPackages(of: account.uid)
-        registered[account.uid] = nil
-        guard !names.isEmpty else { return [] }
-        let families = familyNames(of: names)
-        // The apps must have ended before their data is pushed.
-        if !appsEnded { await waitForApps(of: account, families: families) }
-        // A home that is gone has no files to remove and takes no push; retrying would fail
-        // the same way at every start.
-        if await homeIsGone(account) {
-            return deregisterWithoutHome(account, names, reason: reason, duration: ContinuousClock.now - started)
-        }
-        do {
-            try await Deregister(files: userFiles, saveAppData: appDataSaver())
-                .run(.packages(families), for: account)
-        } catch {
-            journal.event(.registrationFailed, "cannot deregister packages for \(account.name): \(error)", level: .error,
-                          .init(user: account.name, uid: account.uid, package: names.joined(separator: " ")))
-            throw AgentRequestError(name: .failed, description: "\(error)")
-        }
-        recordDeregistration(uid: account.uid, userName: account.name, names, reason: reason, duration: ContinuousClock.now - started)
-        return names
-    }
-
     /// Forgets `uid`'s registrations of `names` with their history rows in one transaction,
     /// then journals one `packageDeregistered` per package.
     func recordDeregistration(uid: UInt32, userName: String, _ names: [String], reason: String, duration: Duration) {
@@ -234,47 +172,6 @@ extension AgentCore {
         Array(Set(names.map { name in
             stager.packages[name]?.familyName ?? ((try? database.package(name))??.familyName) ?? Self.familyName(ofFullName: name)
         })).sorted()
-    }
-
-    /// Completes `account`'s delayed registration of the package of `aumid` (`PFN!AppId`):
-    /// everything a regular registration writes. Returns the package and whether this call
-    /// did it (false: it was complete already).
-    func completeRegistration(_ account: UserAccount, aumid: String) async throws -> (StagedPackageInfo, AppxManifest.Application?, Bool) {
-        let parts = aumid.split(separator: "!", maxSplits: 1).map(String.init)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-            throw AgentRequestError(name: .invalidParameter, description: "'\(aumid)' is not an app id of the form PackageFamilyName!AppId")
-        }
-        // Before the registrations are read and the layer is prepared: never another account's.
-        try claimAppData(for: account)
-        let records = (try? database.registrations(ofUID: account.uid)) ?? []
-        guard let record = records.first(where: { stager.packages[$0.packageFullName]?.familyName == parts[0] }),
-              let package = stager.packages[record.packageFullName] else {
-            throw AgentRequestError(name: .notRegistered, description: "\(parts[0]) is not registered for \(account.name)")
-        }
-        let app = package.manifest.applications.first { $0.id == parts[1] }
-        guard app != nil else {
-            throw AgentRequestError(name: .invalidParameter, description: "package \(package.fullName) has no app '\(parts[1])'")
-        }
-        // The launcher mounts the layer next: it must exist, at every launch.
-        do { try prepareAppData(account, family: parts[0]) } catch {
-            throw AgentRequestError(name: .failed, description: "\(error)")
-        }
-        guard record.state == .partial else { return (package, app, false) }
-        let started = ContinuousClock.now
-        let plan = RegistrationPlan(manifest: package.manifest, integration: package.integration, mode: .regular,
-                                    home: account.home, launcher: settings.launcher)
-        do {
-            try await Register(files: userFiles).run([plan], for: account)
-        } catch {
-            journal.event(.registrationFailed, "cannot complete the registration of \(package.fullName) for \(account.name): \(error)",
-                          level: .error, .init(user: account.name, uid: account.uid, package: package.fullName))
-            throw AgentRequestError(name: .failed, description: "\(error)")
-        }
-        _ = try? database.completeRegistration(uid: account.uid, packageFullName: package.fullName, at: Date())
-        journal.event(.registrationCompleted, "completed the registration of \(package.fullName) for \(account.name) at its first launch",
-                      record: .registrationCompleted, .init(user: account.name, uid: account.uid, package: package.fullName,
-                                                            mode: "regular", duration: ContinuousClock.now - started))
-        return (package, app, true)
     }
 
     /// `Name_Version_Arch_ResourceId_PublisherId` → `Name_PublisherId`.

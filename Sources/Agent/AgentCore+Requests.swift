@@ -6,12 +6,14 @@ import StateStore
 import Systemd
 
 extension AgentCore {
-    /// Answers one control request. Requests are handled one at a time by the loop, so a
-    /// `Register` waits behind the sign-ins before it, which is what a caller asking to
-    /// "wait until registered" wants. A `Deregister` while the user's apps still run is answered
-    /// later: it returns the timer that looks at them again, and the loop goes on meanwhile.
+    /// Answers one control request, or starts what answers it. `Register`, `Deregister` and
+    /// `CompleteRegistration` are operations in the user's lane, after the user's earlier ones
+    /// (so a `Register` waits behind the sign-in before it, which is what a caller asking to
+    /// "wait until registered" wants); the loop does not wait for their work in the home, and
+    /// answers them when it comes back (`AgentCore+HomeWork.swift`). Returns the timers the
+    /// loop is to run.
     @discardableResult
-    func handle(_ connection: ControlConnection) async -> [DeregistrationTimer] {
+    func handle(_ connection: ControlConnection) async -> [LoopTimer] {
         let decoder = ControlCoding.decoder()
         let data = Data(connection.line.utf8)
         guard let head = try? decoder.decode(ControlRequestHead.self, from: data) else {
@@ -30,13 +32,13 @@ extension AgentCore {
             switch method {
             case .register:
                 let parameters = try decoder.decode(ControlRequest<RegisterParameters>.self, from: data).parameters
-                try await register(parameters, connection)
+                return try await register(parameters, connection)
             case .deregister:
                 let parameters = try decoder.decode(ControlRequest<DeregisterParameters>.self, from: data).parameters
                 return try await deregister(parameters, connection)
             case .completeRegistration:
                 let parameters = try decoder.decode(ControlRequest<CompleteRegistrationParameters>.self, from: data).parameters
-                try await complete(parameters, connection)
+                return try await complete(parameters, connection)
             case .status:
                 connection.reply(status(for: connection.peer.uid))
             case .history:
@@ -63,7 +65,7 @@ extension AgentCore {
         return account
     }
 
-    private func register(_ parameters: RegisterParameters, _ connection: ControlConnection) async throws {
+    private func register(_ parameters: RegisterParameters, _ connection: ControlConnection) async throws -> [LoopTimer] {
         let takenAt = JournalClock.nowMicroseconds()
         let account = try target(parameters.user, connection.peer)
         let wait = parameters.wait ?? false
@@ -71,30 +73,29 @@ extension AgentCore {
         // second asker only needs to know it is done. A sign-in queued for registration is
         // registered by this request, now.
         dropQueuedSignIn(account.uid)
-        if registered[account.uid] != nil {
+        if registered[account.uid] != nil && !registrationIsLast(account.uid) {
             let packages = ((try? database.registrations(ofUID: account.uid)) ?? []).map(\.packageFullName)
             connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: packages, done: true))
-            return requestAnswered(account, connection, takenAt: takenAt, how: "registered already")
+            requestAnswered(account, connection, takenAt: takenAt, how: "registered already")
+            return []
         }
         if !wait {
             connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: [], done: false))
             requestAnswered(account, connection, takenAt: takenAt, how: "not waiting")
         }
-        do {
-            let packages = try await register(account, session: nil)
-            if wait {
-                connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: packages, done: true))
-                requestAnswered(account, connection, takenAt: takenAt, how: "registered now")
-            }
-        } catch {
-            if wait { throw error }
-            logger.error("cannot register the packages of \(account.name): \(error)")
+        var waiters = wait ? [RegisterWaiter(connection: connection, takenAt: takenAt)] : []
+        if wait && refuseWhileUnresponsive(account.uid, connection, then: "the registration is tried again in the background") {
+            requestAnswered(account, connection, takenAt: takenAt, how: "home not answering")
+            waiters = []
         }
+        // A registration under way (a sign-in's) answers this one too.
+        if joinRegistration(account.uid, waiters) { return [] }
+        return await submit(.register(RegisterOrder(account: account, session: nil, waiters: waiters)), uid: account.uid)
     }
 
     /// Journals a Register request with when it arrived, when the loop took it and when it was
     /// answered: how long a sign-in held by the PAM hook waited, and why.
-    private func requestAnswered(_ account: UserAccount, _ connection: ControlConnection, takenAt: UInt64, how: String) {
+    func requestAnswered(_ account: UserAccount, _ connection: ControlConnection, takenAt: UInt64, how: String) {
         let answeredAt = JournalClock.nowMicroseconds()
         let waited = Double(answeredAt &- connection.receivedAt) / 1000
         journal.event(.registrationRequested,
@@ -106,52 +107,29 @@ extension AgentCore {
                       ]))
     }
 
-    private func deregister(_ parameters: DeregisterParameters, _ connection: ControlConnection) async throws -> [DeregistrationTimer] {
+    /// `Deregister`: an operation in the user's lane; while the user's apps still run it waits
+    /// for them on the loop's timers, and the loop goes on meanwhile.
+    private func deregister(_ parameters: DeregisterParameters, _ connection: ControlConnection) async throws -> [LoopTimer] {
         let account = try target(parameters.user, connection.peer)
         dropQueuedSignIn(account.uid)
-        let request = PendingDeregistration(connection: connection, wait: parameters.wait ?? false,
+        var request = PendingDeregistration(connection: connection, wait: parameters.wait ?? false,
                                             reason: connection.peer.uid == 0 ? "asked by root" : "asked by the user")
         if !request.wait { connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: [], done: false)) }
-        var wait = appWaits[account.uid] ?? AppWait()
-        if let delay = appWaitStep(account, families: familyNames(of: registeredPackages(of: account.uid)), &wait) {
-            appWaits[account.uid] = wait
-            pendingDeregistrations[account.uid, default: []].append(request)
-            return [DeregistrationTimer(uid: account.uid, generation: signInGeneration[account.uid] ?? 0, delay: delay, requested: true)]
+        if request.wait && refuseWhileUnresponsive(account.uid, connection, then: "the deregistration is done after the work that waits for the home") {
+            request.wait = false
         }
-        appWaits[account.uid] = nil
-        await finishDeregistration(account, [request])
-        return []
+        if joinDeregistration(account.uid, request) { return [] }
+        return await submit(.deregister(DeregisterOrder(uid: account.uid, reason: request.reason, requests: [request])), uid: account.uid)
     }
 
-    /// Deregisters `account` (its apps have ended) and answers the requests that asked for it.
-    func finishDeregistration(_ account: UserAccount, _ requests: [PendingDeregistration]) async {
-        do {
-            let packages = try await deregister(account, reason: requests.first?.reason ?? "asked", appsEnded: true)
-            stager.destageUnused()
-            for request in requests where request.wait {
-                request.connection.reply(UserRegistrationReply(user: account.name, uid: account.uid, packages: packages, done: true))
-            }
-        } catch {
-            logger.error("cannot deregister the packages of \(account.name): \(error)")
-            for request in requests where request.wait { request.connection.fail(.failed, "\(error)") }
-        }
-    }
-
-    /// Requests still waiting for a user's apps when the agent stops are told so.
-    func abandonPendingDeregistrations() {
-        for request in pendingDeregistrations.values.joined() where request.wait {
-            request.connection.fail(.shuttingDown, "the appattach agent is stopping")
-        }
-        pendingDeregistrations = [:]
-    }
-
-    private func complete(_ parameters: CompleteRegistrationParameters, _ connection: ControlConnection) async throws {
+    /// `CompleteRegistration` (a launch): an operation in the caller's lane.
+    private func complete(_ parameters: CompleteRegistrationParameters, _ connection: ControlConnection) async throws -> [LoopTimer] {
         // Always the caller's own registration: the uid comes from the kernel, not the request.
         let account = try Self.account(String(connection.peer.uid))
-        let (package, app, now) = try await completeRegistration(account, aumid: parameters.appUserModelId)
-        connection.reply(CompleteRegistrationReply(
-            packageFullName: package.fullName, packagePath: settings.stagingPaths.packageLink(package.fullName),
-            executable: app?.executable?.replacingOccurrences(of: "\\", with: "/"), completedNow: now))
+        _ = try Self.appIDParts(parameters.appUserModelId)
+        if refuseWhileUnresponsive(account.uid, connection, then: "try again later") { return [] }
+        return await submit(.complete(CompleteOrder(account: account, aumid: parameters.appUserModelId, connection: connection)),
+                            uid: account.uid)
     }
 
     /// What is staged and registered; a user other than root sees only their own registrations.
@@ -169,17 +147,11 @@ extension AgentCore {
             registrations: visible.sorted { ($0.userName, $0.packageFullName) < ($1.userName, $1.packageFullName) }.map {
                 StatusReply.Registration(user: $0.userName, uid: $0.uid, packageFullName: $0.packageFullName,
                                          mode: $0.mode.rawValue, state: $0.state.rawValue)
+            },
+            unresponsiveHomes: unresponsiveHomes.values.filter { uid == 0 || $0.uid == uid }.sorted { $0.user < $1.user }.map {
+                StatusReply.UnresponsiveHome(user: $0.user, uid: $0.uid, phase: $0.phase.rawValue, since: $0.since,
+                                             reason: $0.reason, nextAttempt: $0.nextAttempt)
             })
-    }
-
-    private func history(_ parameters: HistoryParameters, _ connection: ControlConnection) throws {
-        let limit = min(max(parameters.limit ?? 20, 0), 10_000)
-        let uid = connection.peer.uid
-        let events = try database.lastEvents(limit, uid: uid == 0 ? nil : uid)
-        connection.reply(HistoryReply(events: events.map {
-            HistoryReply.Event(time: $0.time, kind: $0.kind.rawValue, uid: $0.uid, package: $0.package, image: $0.image,
-                               durationUsec: $0.durationUsec, message: $0.message)
-        }))
     }
 }
 

@@ -25,8 +25,9 @@ final class AgentCore {
     /// The purge of retired `users/<uid>` directories under way off the loop, if any
     /// (`startPurge`); each new one runs after the one before.
     var purging: Task<Void, Never>?
-    /// The running apps of each package, from the cgroup tree.
-    let appScopes = AppScopes()
+    /// The running apps of each package, from the cgroup tree (tests point it at a tree of
+    /// their own before the loop runs).
+    var appScopes = AppScopes()
     var hostPool: HostPoolSource
     var tracker = SignInTracker()
     /// Users registered since their sign-in (or since an explicit Register), by uid, with the
@@ -39,12 +40,16 @@ final class AgentCore {
     /// `registerSignIns` command (queued once while any wait).
     var pendingSignIns: [(uid: UInt32, name: String, session: String)] = []
     var signInsQueued = false
-    /// Puts a command on the loop's queue; nil before the loop runs (start-up registers at once).
+    /// Puts a command on the loop's queue; nil when no loop runs (a test that drives the core
+    /// by hand: home work is then awaited in place, see `launch`).
     var enqueue: (@Sendable (AgentCommand) -> Void)?
-    /// Signed-out users whose apps still run, with how long they have been waited for.
-    var appWaits: [UInt32: AppWait] = [:]
-    /// `Deregister` requests waiting for the user's apps to end, by uid.
-    var pendingDeregistrations: [UInt32: [PendingDeregistration]] = [:]
+    /// Each user's home work, in order (`AgentCore+HomeWork.swift`); a user with nothing to do
+    /// has no lane.
+    var lanes: [UInt32: HomeLane] = [:]
+    /// The last token handed to home work in flight.
+    var lastToken = 0
+    /// Users whose home did not answer, until a later job there finishes in time.
+    var unresponsiveHomes: [UInt32: UnresponsiveHome] = [:]
     /// Set when SIGTERM arrived: requests are refused from then on.
     var stopping = false
 
@@ -52,8 +57,9 @@ final class AgentCore {
         self.settings = settings
         self.database = database
         journal = AgentJournal(logger: logger, database: database)
-        userFiles = UserFiles()
-        appData = AppDataStore(usersDirectory: settings.appDataUsersDirectory, files: userFiles)
+        userFiles = UserFiles(threads: settings.userFileThreads, deadline: settings.homeFileDeadline,
+                              maximumStuckThreads: settings.maximumStuckThreads, label: settings.userFileThreadLabel)
+        appData = AppDataStore(usersDirectory: settings.appDataUsersDirectory, files: userFiles, deadline: settings.homeDataDeadline)
         removedAccounts = RemovedAccounts(usersDirectory: settings.appDataUsersDirectory)
         stager = PackageStager(settings: settings, database: database, journal: journal)
         hostPool = HostPoolSource(share: settings.config.share.path, pool: settings.config.pool)
@@ -62,14 +68,15 @@ final class AgentCore {
     var logger: Logger { journal.logger }
 
     /// The active entries of the host pool in force (none before a first good read).
-    var activeEntries: [PackageEntry] { hostPool.definition?.activePackages ?? [] }
+    var activeEntries: [PackageEntry] { hostPool.index?.activeEntries ?? [] }
 
     /// One line for `systemctl status`.
     var statusLine: String {
         let images = stager.images.count
         let users = registered.count
         let problem = hostPool.problem.map { "; host pool file refused: \($0)" } ?? ""
-        return "\(activeEntries.count) active packages, \(images) images staged, \(users) users registered\(problem)"
+        let homes = unresponsiveHomes.isEmpty ? "" : "; \(unresponsiveHomes.count) homes not answering"
+        return "\(activeEntries.count) active packages, \(images) images staged, \(users) users registered\(homes)\(problem)"
     }
 
     // MARK: - Host pool
@@ -91,31 +98,47 @@ final class AgentCore {
             journal.event(.hostPoolReloaded, "host pool \(hostPool.displayName) in force: \(active.count) active of \(hostPool.definition?.packages.count ?? 0) packages",
                           level: previous == nil ? .info : .notice, record: previous == nil ? nil : .hostPoolChanged)
             stageActive()
-            stager.applyGates(hostPool.definition)
-            if previous != nil { stager.destageUnused(keep: wantedImages()) }
+            stager.applyGates(hostPool.index)
+            if previous != nil { stager.destageUnused(keep: wantedImages().union(imagesInUseByHomeWork)) }
             return true
         }
     }
 
-    /// Stages the image of every active entry that is not staged yet; a failure is journaled
-    /// (by the stager) and the others go on.
+    /// Stages the image of every active entry that is not staged yet, in batches
+    /// (`PackageStager+Backlog`); a failure is logged and the others go on. Before the loop
+    /// runs (start-up), batches until `startupStagingBudget` is spent; the rest, and all of it
+    /// from the loop, goes by `stageBacklog` commands.
     func stageActive() {
-        for entry in activeEntries {
-            do { _ = try stager.ensureStaged(entry) } catch {
-                logger.error("package \(entry.package) of the host pool is not available on this host: \(error)",
-                             metadata: ["appattach.package": "\(entry.package)", "appattach.image": "\(entry.image)"])
-            }
+        stager.queueStaging(activeEntries)
+        if enqueue == nil {
+            let deadline = ContinuousClock.now + settings.startupStagingBudget
+            while ContinuousClock.now < deadline,
+                  stager.stageBatch(hostPool.index, for: min(PackageStager.batchBudget, deadline - ContinuousClock.now)) {}
+            return
         }
+        queueStagingBatch()
+    }
+
+    /// Puts one `stageBacklog` command on the loop's queue while entries wait, unless one is there.
+    func queueStagingBatch() {
+        guard stager.hasBacklog, !stager.backlogQueued, let enqueue else { return }
+        stager.backlogQueued = true
+        enqueue(.stageBacklog)
+    }
+
+    /// The loop's `stageBacklog` command: one batch, and the next one queued behind whatever
+    /// came meanwhile.
+    func stageBacklogBatch() {
+        stager.backlogQueued = false
+        stager.stageBatch(hostPool.index)
+        queueStagingBatch()
     }
 
     /// Images that active entries name and that are staged: kept staged by a host-pool change.
     func wantedImages() -> Set<String> {
         var wanted: Set<String> = []
         for entry in activeEntries {
-            let path = PackageStager.canonical(settings.imagePath(entry))
-            for package in stager.packages.values where package.imagePath == path && entry.package.matches(fullName: package.fullName) {
-                wanted.insert(package.imageID)
-            }
+            if let package = stager.stagedPackage(providing: entry) { wanted.insert(package.imageID) }
         }
         return wanted
     }

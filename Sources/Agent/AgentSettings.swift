@@ -1,7 +1,9 @@
 import ControlProtocol
 import HostPool
+import LinuxSystem
 import Registration
 import Staging
+import StateStore
 
 /// Everything the agent needs to know before it starts: the host's configuration and the
 /// paths and intervals derived from it. Tests build one around a scratch directory.
@@ -20,10 +22,44 @@ public struct AgentSettings: Sendable {
     public var removedAccountSweepInterval: Duration = .seconds(86_400)
     /// How desktop entries start apps (`appattachctl launch …`).
     public var launcher = LaunchCommand()
+    /// How long the agent waits for the staging lock while `appattachctl stage`, `destage` or
+    /// `repair` holds it: well within the loop's share of the watchdog interval (15 s).
+    public var stagingLockTimeout: Duration = .seconds(5)
+    /// How long start-up stages the host pool's images before `READY=1`; the rest is staged
+    /// from the loop, batch by batch (`PackageStager+Backlog`).
+    public var startupStagingBudget: Duration = .seconds(20)
+    /// How long start-up waits for the homes of signed-in users to be read after a damaged
+    /// state database was rebuilt (`AgentCore.recoverRegistrations`).
+    public var homeScanDeadline: Duration = .seconds(10)
+
+    /// How long one job of file work in a home may take: writing or removing registration
+    /// files, completing one at a launch. Ten packages take about 10 ms on a local disk and
+    /// some seconds on a slow network home; a home that needs longer does not answer (a FUSE
+    /// or NFS server that is gone), and its work is set aside and tried again later.
+    public var homeFileDeadline: UserFiles.JobDeadline = .within(.seconds(30))
+    /// How long restoring or pushing one package's app data may take. Proportional to the
+    /// data, which the user decides, so the limit is on progress (every entry copied counts,
+    /// and a `syncfs` gets a whole period): two minutes without any, or an hour in all.
+    public var homeDataDeadline = UserFiles.JobDeadline(limit: .seconds(3_600), stall: .seconds(120))
+    /// How long after a home did not answer its work is tried again; doubled at every attempt
+    /// up to `homeRetryMaximum`. A stuck thread that returns brings the attempt forward.
+    public var homeRetryDelay: Duration = .seconds(10)
+    public var homeRetryMaximum: Duration = .seconds(300)
+    /// Worker threads for work in homes (users' homes are written in parallel).
+    public var userFileThreads = 4
+    /// Threads stuck in homes past a deadline that are replaced, at most (see `UserFiles`).
+    public var maximumStuckThreads = 16
+    /// What the worker threads are called, with their number (`userfiles-3` in `ps -L`).
+    public var userFileThreadLabel = "userfiles"
 
     public init(config: HostConfig, configPath: String) {
         self.config = config
         self.configPath = configPath
+    }
+
+    /// How much history the state database keeps (`[state]` of the host configuration).
+    public var eventRetention: EventRetention {
+        EventRetention(days: config.keepEventsDays, count: config.keepEvents)
     }
 
     /// Mount points and records under the runtime directory.

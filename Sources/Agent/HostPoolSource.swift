@@ -27,6 +27,8 @@ struct HostPoolSource {
     let share: String
     let pool: String
     private(set) var definition: HostPoolDefinition?
+    /// The definition in force, indexed for sign-ins and gates (made once per load).
+    private(set) var index: HostPoolIndex?
     /// Why the file on the share is not the one in force, while that is so.
     private(set) var problem: ConfigurationError?
     private var version: Version?
@@ -51,6 +53,7 @@ struct HostPoolSource {
             let loaded = try HostPoolDefinition.load(share: share, pool: pool)
             let previous = definition
             definition = loaded
+            index = HostPoolIndex(loaded)
             problem = nil
             return .loaded(previous: previous)
         } catch {

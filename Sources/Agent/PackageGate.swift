@@ -19,17 +19,20 @@ public struct PackageGate: Sendable, Equatable {
     /// The gate of package `fullName` under `definition`, names resolved through `directory`.
     public static func resolve(fullName: String, definition: HostPoolDefinition,
                                directory: any AccountDirectory) -> PackageGate {
+        var ids = IDCache(directory: directory)
+        return resolve(fullName: fullName, index: HostPoolIndex(definition), ids: &ids)
+    }
+
+    /// The gate of package `fullName`: the entries that provide it, found in `index` (not by
+    /// going through the pool), their names resolved through `ids`.
+    public static func resolve(fullName: String, index: HostPoolIndex, ids: inout IDCache) -> PackageGate {
         var gate = PackageGate()
-        for entry in definition.activePackages where entry.package.matches(fullName: fullName) {
+        for entry in index.entries(providing: fullName) {
             for name in entry.users {
-                if let uid = UInt32(name) { gate.uids.insert(uid) } else if let user = try? directory.user(named: name) {
-                    gate.uids.insert(user.uid)
-                } else { gate.unresolved.append("user \(name)") }
+                if let uid = try? ids.uid(of: name) { gate.uids.insert(uid) } else { gate.unresolved.append("user \(name)") }
             }
             for name in entry.groups {
-                if let gid = UInt32(name) { gate.gids.insert(gid) } else if let group = try? directory.group(named: name) {
-                    gate.gids.insert(group.gid)
-                } else { gate.unresolved.append("group \(name)") }
+                if let gid = try? ids.gid(of: name) { gate.gids.insert(gid) } else { gate.unresolved.append("group \(name)") }
             }
         }
         return gate

@@ -26,9 +26,20 @@ final class PackageStager {
     let settings: AgentSettings
     let database: StateDatabase
     let journal: AgentJournal
-    let directory: any AccountDirectory
+    /// Where the gates' user and group names are resolved (NSS; tests count the look-ups).
+    var directory: any AccountDirectory
     /// Staged packages by PackageFullName.
     private(set) var packages: [String: StagedPackageInfo] = [:]
+    /// The PackageFullNames staged from each image file (canonical path): finding the package
+    /// an entry provides looks at its image's packages, not at every staged one.
+    private var byImagePath: [String: Set<String>] = [:]
+    /// Active entries whose images are to be staged ahead of sign-ins (`PackageStager+Backlog`).
+    var backlog: [PackageEntry] = []
+    /// Whether a `stageBacklog` command is on the loop's queue.
+    var backlogQueued = false
+    /// Called after each batch of staging from the backlog; at start-up the agent pings the
+    /// watchdog from it.
+    var afterBatch: (() -> Void)?
     /// Images whose destaging was refused (in use) or failed, to be tried again.
     private(set) var destagePending: Set<String> = []
     /// The access list last applied to each gate, so an unchanged one is not rewritten.
@@ -68,15 +79,22 @@ final class PackageStager {
     /// The staged package an entry provides, staging its image first when needed.
     func ensureStaged(_ entry: PackageEntry) throws -> StagedPackageInfo {
         let imagePath = settings.imagePath(entry)
-        let canonical = Self.canonical(imagePath)
-        if let found = packages.values.first(where: { entry.package.matches(fullName: $0.fullName) && $0.imagePath == canonical }) {
-            return found
-        }
+        if let found = stagedPackage(providing: entry, at: Self.canonical(imagePath)) { return found }
         let staged = try stage(imagePath)
         guard let found = staged.first(where: { entry.package.matches(fullName: $0.fullName) }) else {
             throw StagingError("\(entry.image): holds no package \(entry.package) (it holds \(staged.map(\.fullName).joined(separator: ", ")))")
         }
         return found
+    }
+
+    /// The staged package `entry` provides from its image, if that is staged; `canonical` is
+    /// the image's path as `canonical` gives it (nil: worked out here).
+    func stagedPackage(providing entry: PackageEntry, at canonical: String? = nil) -> StagedPackageInfo? {
+        let path = canonical ?? Self.canonical(settings.imagePath(entry))
+        for fullName in byImagePath[path] ?? [] where entry.package.matches(fullName: fullName) {
+            if let package = packages[fullName] { return package }
+        }
+        return nil
     }
 
     /// Stages the image at `imagePath`, prepares its packages' integration files, and records it.
@@ -87,7 +105,8 @@ final class PackageStager {
         let staged: [StagedPackageInfo]
         do {
             // Gates start closed (0700); `applyGates` opens them to the assigned users.
-            outcome = try Stage(paths: paths, gateMode: 0o700, mapper: ImageMapping.read).run(imagePath)
+            outcome = try Stage(paths: paths, gateMode: 0o700, lockTimeout: settings.stagingLockTimeout,
+                                mapper: ImageMapping.read).run(imagePath)
             staged = try remember(imageID: outcome.image.id, imagePath: outcome.image.imagePath,
                                   fullNames: outcome.image.packages.map(\.fullName))
         } catch {
@@ -123,6 +142,7 @@ final class PackageStager {
             let info = StagedPackageInfo(fullName: fullName, familyName: manifest.identity.familyName, imageID: imageID,
                                          imagePath: imagePath, manifest: manifest, integration: integration)
             packages[fullName] = info
+            byImagePath[imagePath, default: []].insert(fullName)
             staged.append(info)
         }
         try database.saveImage(ImageRecord(id: imageID, path: imagePath, stagedAt: Date(), state: .staged),
@@ -131,11 +151,19 @@ final class PackageStager {
         return staged
     }
 
-    /// Sets every staged package's gate to the users and groups the host pool assigns it.
-    /// Packages the pool does not name (any more) are closed to everyone but root.
-    func applyGates(_ definition: HostPoolDefinition?) {
-        for fullName in packages.keys.sorted() {
-            let gate = definition.map { PackageGate.resolve(fullName: fullName, definition: $0, directory: directory) } ?? PackageGate()
+    /// Sets every staged package's gate (or those of `only`) to the users and groups the host
+    /// pool assigns it. Packages the pool does not name (any more) are closed to everyone but root.
+    func applyGates(_ index: HostPoolIndex?, only: Set<String>? = nil) {
+        var ids = IDCache(directory: directory)
+        applyGates(index, only: only, ids: &ids)
+    }
+
+    /// `applyGates`, names resolved through `ids` (a registration's cache). A sign-in sets the
+    /// gates of the user's own packages only: one that was unknown to NSS when the host-pool
+    /// file was loaded (a new account) is let in then, at no cost per package of the pool.
+    func applyGates(_ index: HostPoolIndex?, only: Set<String>?, ids: inout IDCache) {
+        for fullName in (only.map { Array($0) } ?? Array(packages.keys)).sorted() where packages[fullName] != nil {
+            let gate = index.map { PackageGate.resolve(fullName: fullName, index: $0, ids: &ids) } ?? PackageGate()
             let text = gate.aclText
             guard appliedGates[fullName] != text else { continue }
             do {
@@ -184,7 +212,7 @@ final class PackageStager {
         let started = ContinuousClock.now
         let names = staged.map(\.fullName).sorted().joined(separator: " ")
         do {
-            _ = try Destage(paths: paths).run(imageID)
+            _ = try Destage(paths: paths, lockTimeout: settings.stagingLockTimeout).run(imageID)
         } catch {
             let firstRefusal = destagePending.insert(imageID).inserted
             if firstRefusal {
@@ -196,6 +224,8 @@ final class PackageStager {
         destagePending.remove(imageID)
         for package in staged {
             packages[package.fullName] = nil
+            byImagePath[package.imagePath]?.remove(package.fullName)
+            if byImagePath[package.imagePath]?.isEmpty == true { byImagePath[package.imagePath] = nil }
             appliedGates[package.fullName] = nil
             try? FileManager.default.removeItem(atPath: settings.integrationDirectory(package.fullName))
         }

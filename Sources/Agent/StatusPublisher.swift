@@ -16,11 +16,11 @@ final class StatusPublisher: Sendable {
         var scheduled = false
     }
 
-    private let notifier: SystemdNotifier
+    private let notifier: any AgentNotifying
     private let queue = DispatchQueue(label: "appattach-status")
     private let state = Mutex(State())
 
-    init(notifier: SystemdNotifier) {
+    init(notifier: any AgentNotifying) {
         self.notifier = notifier
     }
 

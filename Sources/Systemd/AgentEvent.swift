@@ -53,6 +53,12 @@ public enum AgentEvent: String, CaseIterable, Sendable {
     /// The layers and records of an account that no longer exists were removed after the
     /// retention period (or when another account took its uid).
     case accountDataRemoved
+    /// Work in a user's home (registration files, restoring or pushing app data) did not
+    /// finish within its deadline: that user's work is set aside and retried; others go on.
+    case homeUnresponsive
+    /// The state database could not be opened (damaged): it was moved aside and rebuilt from
+    /// the kernel's mounts and the homes' registration files.
+    case stateDatabaseRebuilt
 
     /// The 128-bit id as journald prints it: 32 lower-case hex digits.
     public var messageID: String {
@@ -78,6 +84,8 @@ public enum AgentEvent: String, CaseIterable, Sendable {
         case .containerFallback: return "5c1c0389f09545e782752db30c572f48"
         case .dataConflict: return "20f09d6fd59b4876aba1a68576675b82"
         case .accountDataRemoved: return "1db713e07d1344738c2533a2b78da476"
+        case .homeUnresponsive: return "e0f06948303f4796beb7ebf84d1feb0f"
+        case .stateDatabaseRebuilt: return "4385960161174afc823711a820081643"
         }
     }
 
