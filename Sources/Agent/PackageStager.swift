@@ -30,9 +30,10 @@ final class PackageStager {
     var directory: any AccountDirectory
     /// Staged packages by PackageFullName.
     private(set) var packages: [String: StagedPackageInfo] = [:]
-    /// The PackageFullNames staged from each image file (canonical path): finding the package
-    /// an entry provides looks at its image's packages, not at every staged one.
-    private var byImagePath: [String: Set<String>] = [:]
+    /// The PackageFullNames staged from each image file (canonical path), by PackageFamilyName:
+    /// finding the package an entry provides is a look-up, however many packages its image
+    /// holds (an image of thousands of packages named by as many entries).
+    private var byImagePath: [String: [String: Set<String>]] = [:]
     /// Active entries whose images are to be staged ahead of sign-ins (`PackageStager+Backlog`).
     var backlog: [PackageEntry] = []
     /// Whether a `stageBacklog` command is on the loop's queue.
@@ -91,7 +92,8 @@ final class PackageStager {
     /// the image's path as `canonical` gives it (nil: worked out here).
     func stagedPackage(providing entry: PackageEntry, at canonical: String? = nil) -> StagedPackageInfo? {
         let path = canonical ?? Self.canonical(settings.imagePath(entry))
-        for fullName in byImagePath[path] ?? [] where entry.package.matches(fullName: fullName) {
+        let candidates = byImagePath[path]?[entry.package.familyName] ?? []
+        for fullName in candidates.sorted() where entry.package.matches(fullName: fullName) {
             if let package = packages[fullName] { return package }
         }
         return nil
@@ -142,7 +144,7 @@ final class PackageStager {
             let info = StagedPackageInfo(fullName: fullName, familyName: manifest.identity.familyName, imageID: imageID,
                                          imagePath: imagePath, manifest: manifest, integration: integration)
             packages[fullName] = info
-            byImagePath[imagePath, default: []].insert(fullName)
+            byImagePath[imagePath, default: [:]][info.familyName, default: []].insert(fullName)
             staged.append(info)
         }
         try database.saveImage(ImageRecord(id: imageID, path: imagePath, stagedAt: Date(), state: .staged),
@@ -224,7 +226,8 @@ final class PackageStager {
         destagePending.remove(imageID)
         for package in staged {
             packages[package.fullName] = nil
-            byImagePath[package.imagePath]?.remove(package.fullName)
+            byImagePath[package.imagePath]?[package.familyName]?.remove(package.fullName)
+            if byImagePath[package.imagePath]?[package.familyName]?.isEmpty == true { byImagePath[package.imagePath]?[package.familyName] = nil }
             if byImagePath[package.imagePath]?.isEmpty == true { byImagePath[package.imagePath] = nil }
             appliedGates[package.fullName] = nil
             try? FileManager.default.removeItem(atPath: settings.integrationDirectory(package.fullName))

@@ -32,14 +32,17 @@ public final class OpenDirectory {
     /// the last component must not be a symbolic link. With `owner`, it must belong to that uid.
     public static func open(_ path: String, owner: uid_t? = nil) throws(SystemCallError) -> OpenDirectory {
         let fd = try retryingOnInterrupt("open", path) { Glibc.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-        let directory = OpenDirectory(adopting: fd, path: path)
-        if let owner {
-            let st = try directory.status()
-            guard st.st_uid == owner else {
-                throw SystemCallError("open (owned by uid \(st.st_uid), not \(owner))", path, errno: EPERM)
-            }
+        return try OpenDirectory(adopting: fd, path: path).owned(by: owner)
+    }
+
+    /// This directory, if it belongs to `owner` (or `owner` is nil); throws `EPERM` otherwise.
+    private func owned(by owner: uid_t?) throws(SystemCallError) -> OpenDirectory {
+        guard let owner else { return self }
+        let st = try status()
+        guard st.st_uid == owner else {
+            throw SystemCallError("open (owned by uid \(st.st_uid), not \(owner))", path, errno: EPERM)
         }
-        return directory
+        return self
     }
 
     /// How `name` in this directory reads in messages.
@@ -79,14 +82,7 @@ public final class OpenDirectory {
         let path = parent + "/" + name
         let fd = appattach_openat2(parentFD, name, UInt64(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), 0, resolve)
         guard fd >= 0 else { throw ConfinedDirectory.openError("open", path) }
-        let directory = OpenDirectory(adopting: fd, path: path)
-        if let owner {
-            let st = try directory.status()
-            guard st.st_uid == owner else {
-                throw SystemCallError("open (owned by uid \(st.st_uid), not \(owner))", path, errno: EPERM)
-            }
-        }
-        return directory
+        return try OpenDirectory(adopting: fd, path: path).owned(by: owner)
     }
 
     /// The names in the directory, without `.` and `..`.
