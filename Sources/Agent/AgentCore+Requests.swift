@@ -134,16 +134,17 @@ extension AgentCore {
 
     /// What is staged and registered; a user other than root sees only their own registrations.
     func status(for uid: UInt32) -> StatusReply {
-        let all = stager.packages.values.flatMap { (try? database.registrations(ofPackage: $0.fullName)) ?? [] }
+        // One read and one count per package: a host may stage thousands of packages.
+        let all = ((try? database.allRegistrations()) ?? []).filter { stager.packages[$0.packageFullName] != nil }
         let visible = uid == 0 ? all : all.filter { $0.uid == uid }
+        let users = Dictionary(grouping: visible, by: \.packageFullName).mapValues(\.count)
         let packages = stager.packages.values.sorted { $0.fullName < $1.fullName }.map { package in
-            StatusReply.Package(fullName: package.fullName, imageID: package.imageID,
-                                users: visible.filter { $0.packageFullName == package.fullName }.count)
+            StatusReply.Package(fullName: package.fullName, imageID: package.imageID, users: users[package.fullName] ?? 0)
         }
         let signedIn = tracker.signedIn.filter { uid == 0 || $0.key == uid }.values.sorted()
         return StatusReply(
             hostPool: hostPool.path, hostPoolProblem: hostPool.problem.map { "\($0)" }, activePackages: activeEntries.count,
-            stagedImages: stager.images.count, packages: packages, signedInUsers: signedIn,
+            stagedImages: stager.imageCount, packages: packages, signedInUsers: signedIn,
             registrations: visible.sorted { ($0.userName, $0.packageFullName) < ($1.userName, $1.packageFullName) }.map {
                 StatusReply.Registration(user: $0.userName, uid: $0.uid, packageFullName: $0.packageFullName,
                                          mode: $0.mode.rawValue, state: $0.state.rawValue)

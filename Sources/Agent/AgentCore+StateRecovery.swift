@@ -33,7 +33,7 @@ extension AgentCore {
         }
         core.stager.adoptStaged()
         if let damaged {
-            let images = core.stager.images.count, packages = core.stager.packages.count
+            let images = core.stager.imageCount, packages = core.stager.packages.count
             core.journal.event(.stateDatabaseRebuilt,
                                "the state database was damaged (\(damaged.reason)); it was moved aside to \(damaged.keptPath) and a new one made: \(images) staged images with \(packages) packages taken over from the kernel's mounts; the registrations of signed-in users follow from their homes",
                                level: .error, .init(extra: ["appattach.kept": "\(damaged.keptFiles.joined(separator: " "))"]),

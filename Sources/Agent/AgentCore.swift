@@ -72,7 +72,7 @@ final class AgentCore {
 
     /// One line for `systemctl status`.
     var statusLine: String {
-        let images = stager.images.count
+        let images = stager.imageCount
         let users = registered.count
         let problem = hostPool.problem.map { "; host pool file refused: \($0)" } ?? ""
         let homes = unresponsiveHomes.isEmpty ? "" : "; \(unresponsiveHomes.count) homes not answering"

@@ -34,6 +34,8 @@ final class PackageStager {
     /// finding the package an entry provides is a look-up, however many packages its image
     /// holds (an image of thousands of packages named by as many entries).
     private var byImagePath: [String: [String: Set<String>]] = [:]
+    /// The PackageFullNames staged from each image, by image id.
+    private var byImage: [String: Set<String>] = [:]
     /// Active entries whose images are to be staged ahead of sign-ins (`PackageStager+Backlog`).
     var backlog: [PackageEntry] = []
     /// Whether a `stageBacklog` command is on the loop's queue.
@@ -57,7 +59,12 @@ final class PackageStager {
     var paths: StagingPaths { settings.stagingPaths }
 
     /// Image ids staged, with their packages.
-    var images: [String: [StagedPackageInfo]] { Dictionary(grouping: packages.values, by: \.imageID) }
+    var images: [String: [StagedPackageInfo]] { byImage.mapValues { $0.compactMap { packages[$0] } } }
+    /// How many images are staged (without grouping the packages: the status line asks after
+    /// every command).
+    var imageCount: Int { byImage.count }
+    /// The staged packages of one image.
+    func packages(ofImage imageID: String) -> [StagedPackageInfo] { (byImage[imageID] ?? []).compactMap { packages[$0] } }
 
     /// Takes over what is staged already (after a restart: mounts survive in the runtime
     /// directory), and makes the database agree with the kernel: rows of images that are no
@@ -145,6 +152,7 @@ final class PackageStager {
                                          imagePath: imagePath, manifest: manifest, integration: integration)
             packages[fullName] = info
             byImagePath[imagePath, default: [:]][info.familyName, default: []].insert(fullName)
+            byImage[imageID, default: []].insert(fullName)
             staged.append(info)
         }
         try database.saveImage(ImageRecord(id: imageID, path: imagePath, stagedAt: Date(), state: .staged),
@@ -185,18 +193,18 @@ final class PackageStager {
     /// Destages every image none of whose packages is registered for anyone, except those in
     /// `keep`. An image in use stays staged and is tried again later; never a lazy unmount.
     func destageUnused(keep: Set<String> = []) {
-        for (imageID, staged) in images.sorted(by: { $0.key < $1.key }) where !keep.contains(imageID) {
+        for imageID in byImage.keys.sorted() where !keep.contains(imageID) {
             guard let users = try? database.users(ofImage: imageID), users.isEmpty else { continue }
-            destage(imageID, packages: staged)
+            destage(imageID, packages: packages(ofImage: imageID))
         }
     }
 
     /// Tries the refused destages again: only those, so an image that is staged because the
     /// host pool wants it is not taken away by the retry timer.
     func retryPendingDestages() {
-        let staged = images
         for imageID in destagePending.sorted() {
-            guard let packages = staged[imageID] else {
+            let packages = packages(ofImage: imageID)
+            guard !packages.isEmpty else {
                 destagePending.remove(imageID)
                 continue
             }
@@ -226,6 +234,8 @@ final class PackageStager {
         destagePending.remove(imageID)
         for package in staged {
             packages[package.fullName] = nil
+            byImage[package.imageID]?.remove(package.fullName)
+            if byImage[package.imageID]?.isEmpty == true { byImage[package.imageID] = nil }
             byImagePath[package.imagePath]?[package.familyName]?.remove(package.fullName)
             if byImagePath[package.imagePath]?[package.familyName]?.isEmpty == true { byImagePath[package.imagePath]?[package.familyName] = nil }
             if byImagePath[package.imagePath]?.isEmpty == true { byImagePath[package.imagePath] = nil }

@@ -174,6 +174,11 @@ extension StateDatabase {
         try writer.read { db in try RegistrationRecord.all().filter(uid: uid).fetchAll(db) }
     }
 
+    /// Every registration, in one read (the status of a host with thousands of packages).
+    public func allRegistrations() throws -> [RegistrationRecord] {
+        try writer.read { db in try RegistrationRecord.fetchAll(db) }
+    }
+
     /// The registrations of package `fullName` (its users), by uid. Empty means the package may
     /// be destaged as far as registrations go.
     public func registrations(ofPackage fullName: String) throws -> [RegistrationRecord] {
