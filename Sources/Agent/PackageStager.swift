@@ -58,10 +58,7 @@ final class PackageStager {
 
     var paths: StagingPaths { settings.stagingPaths }
 
-    /// Image ids staged, with their packages.
-    var images: [String: [StagedPackageInfo]] { byImage.mapValues { $0.compactMap { packages[$0] } } }
-    /// How many images are staged (without grouping the packages: the status line asks after
-    /// every command).
+    /// How many images are staged (the status line asks after every command).
     var imageCount: Int { byImage.count }
     /// The staged packages of one image.
     func packages(ofImage imageID: String) -> [StagedPackageInfo] { (byImage[imageID] ?? []).compactMap { packages[$0] } }
