@@ -153,7 +153,8 @@ final class AppDataInterruptionTests {
         #expect(push.leftovers.count == 1 && push.leftovers.first?.contains(".\(pfn).retired-") == true, "\(push.leftovers)")
         #expect(lstatus(scene.layer(alice)) == nil, "retired though not removed")
         #expect(try String(contentsOfFile: scene.profile(alice) + "/config/app/one.txt", encoding: .utf8) == "one\n")
-        scene.unmountAll()
+        let stayed = scene.unmountAll()
+        #expect(stayed.isEmpty, "mounts that stayed: \(stayed)")
         guard case .made(let restored?) = try scene.store.prepareLayer(for: alice.account, packageFamilyName: pfn) else {
             Issue.record("no new layer"); return
         }

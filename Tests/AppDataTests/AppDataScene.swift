@@ -32,12 +32,29 @@ final class AppDataScene {
     /// Unmounts whatever a test mounted below the scene's directory, wherever a rename (a
     /// layer retired) moved it. Detached rather than unmounted: in a parallel run, a copy of
     /// the mount in another test's mount namespace, or another test's child between its fork
-    /// and its exec, can keep a plain unmount busy for longer than any retry.
-    func unmountAll() {
+    /// and its exec, can keep a plain unmount busy for longer than any retry. Asked again for
+    /// up to 2 s while the table still lists one; returns what stayed, with the reason.
+    @discardableResult
+    func unmountAll() -> [String] {
+        var failures: [String: String] = [:]
+        for _ in 0..<20 {
+            let below = Self.mounts(below: root)
+            if below.isEmpty { return [] }
+            for path in below.reversed() where umount2(path, Int32(MNT_DETACH)) != 0 {
+                failures[path] = String(cString: strerror(errno))
+            }
+            usleep(100_000)
+        }
+        return Self.mounts(below: root).map { "\($0): \(failures[$0] ?? "still mounted")" }
+    }
+
+    /// Mount points below `directory`, in the order of the mount table.
+    static func mounts(below directory: String) -> [String] {
         let lines = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").split(separator: "\n")
-        for line in lines.reversed() {
+        return lines.compactMap { line in
             let fields = line.split(separator: " ")
-            if fields.count > 4, fields[4].hasPrefix(root + "/") { umount2(String(fields[4]), Int32(MNT_DETACH)) }
+            guard fields.count > 4, fields[4].hasPrefix(directory + "/") else { return nil }
+            return String(fields[4])
         }
     }
 
