@@ -66,7 +66,8 @@ public struct AppxManifest: Codable, Sendable, Equatable {
         public var desktopCategories: [String]
     }
 
-    /// Parses AppxManifest.xml. The error is `.invalidManifest` or `.invalidIdentity`, without a file name.
+    /// Parses AppxManifest.xml and checks it against the schema's rules (`ManifestRules`). The
+    /// error is `.invalidManifest` or `.invalidIdentity`, without a file name.
     public static func parse(_ bytes: [UInt8]) throws(MSIXError) -> AppxManifest {
         let root: XMLElementNode
         do { root = try XMLElementNode.parse(bytes) } catch { throw MSIXError(.invalidManifest, "AppxManifest.xml is \(error.message)") }
@@ -97,8 +98,10 @@ public struct AppxManifest: Codable, Sendable, Equatable {
                               minVersion: $0.attribute("MinVersion"))
         }
         let applications = try (root.child("Applications")?.children("Application") ?? []).map(parseApplication)
-        return AppxManifest(identity: identity, properties: properties, targetDeviceFamilies: families,
-                            packageDependencies: packageDependencies, applications: applications)
+        let manifest = AppxManifest(identity: identity, properties: properties, targetDeviceFamilies: families,
+                                    packageDependencies: packageDependencies, applications: applications)
+        try ManifestRules.check(manifest)
+        return manifest
     }
 
     private static func parseApplication(_ node: XMLElementNode) throws(MSIXError) -> Application {

@@ -42,8 +42,8 @@ public struct PackageIdentity: Codable, Sendable, Equatable {
         if !resourceId.isEmpty, let problem = Self.nameProblem(resourceId, field: "ResourceId", lengths: 1...30) {
             throw MSIXError(.invalidIdentity, problem)
         }
-        if publisher.isEmpty || publisher.count > 8192 {
-            throw MSIXError(.invalidIdentity, "Identity Publisher must be 1 to 8192 characters")
+        if let problem = DistinguishedName.problem(publisher) {
+            throw MSIXError(.invalidIdentity, "Identity Publisher \(ManifestText.shown(publisher)) \(problem)")
         }
         if Self.versionParts(version) == nil {
             throw MSIXError(.invalidIdentity, "Identity Version '\(version)' is not four numbers from 0 to 65535 (like 1.0.0.0)")
@@ -66,12 +66,18 @@ public struct PackageIdentity: Codable, Sendable, Equatable {
         return numbers
     }
 
-    private static func nameProblem(_ value: String, field: String, lengths: ClosedRange<Int>) -> String? {
+    /// Why `value` is not a Name (ST_PackageName) or ResourceId: the allowed characters and
+    /// lengths, and no reserved device name such as `CON`; nil when it is fine.
+    static func nameProblem(_ value: String, field: String, lengths: ClosedRange<Int>) -> String? {
         let allowed = value.unicodeScalars.allSatisfy {
             $0.isASCII && (ASCII.isAlphanumeric($0) || $0 == "-" || $0 == ".")
         }
-        if !allowed || !lengths.contains(value.count) {
-            return "Identity \(field) '\(value)' must be \(lengths.lowerBound) to \(lengths.upperBound) characters from A-Z a-z 0-9 - ."
+        if !allowed || !lengths.contains(value.unicodeScalars.count) {
+            return "Identity \(field) \(ManifestText.shown(value)) must be \(lengths.lowerBound) to \(lengths.upperBound) characters from A-Z a-z 0-9 - ."
+        }
+        let stem = value.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? value
+        if ManifestRules.reservedNames.contains(stem.uppercased()) {
+            return "Identity \(field) \(ManifestText.shown(value)) is a reserved device name"
         }
         return nil
     }
@@ -80,6 +86,10 @@ public struct PackageIdentity: Codable, Sendable, Equatable {
 /// ASCII character classes, which identity and part name rules are written in.
 enum ASCII {
     static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
-        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+        isLetter(scalar) || ("0"..."9").contains(scalar)
+    }
+
+    static func isLetter(_ scalar: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
     }
 }

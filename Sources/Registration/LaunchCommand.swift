@@ -18,10 +18,11 @@ public struct LaunchCommand: Sendable, Equatable {
         ["launch"] + (executable.map { ["--executable", $0] } ?? []) + [aumid]
     }
 
-    /// A desktop entry `Exec=` value: arguments quoted as the spec asks, then string-escaped.
+    /// A desktop entry `Exec=` value: arguments quoted as the spec asks, then string-escaped
+    /// (backslashes doubled, a line break written `\n`), so no word can end the line.
     func desktopExec(_ aumid: String, executable: String? = nil, fieldCode: String? = nil) -> String {
         let words = ([program] + arguments(aumid, executable: executable)).map(Self.quoteForExec) + (fieldCode.map { [$0] } ?? [])
-        return words.joined(separator: " ").replacingOccurrences(of: "\\", with: "\\\\")
+        return DesktopEntryText.escape(words.joined(separator: " "))
     }
 
     /// A POSIX shell command line that passes the script's arguments on.

@@ -88,6 +88,11 @@ struct PlanBuilder {
                 notes.append("\(app.id): execution alias '\(alias.alias)' is not a usable command name; not registered")
                 return nil
             }
+            // The marker is a comment line of the script: an id that could end it gets no alias.
+            guard !app.id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+                notes.append("app id with a control character: execution alias '\(alias.alias)' not registered")
+                return nil
+            }
             let marker = RegistrationLayout.aliasMarker(familyName, app.id)
             let script = """
                 #!/bin/sh

@@ -100,11 +100,35 @@ import TestSupport
         #expect(entry.text.components(separatedBy: "\nExec=").count == 2)
     }
 
+    /// The manifest rules refuse such names (`ManifestRulesTests`); a manifest that reached
+    /// registration some other way gets no alias all the same.
+    /// An app id with a line break (refused by the manifest rules; here as if it got through):
+    /// the `Exec=` line stays one line, and the alias script one command.
+    @Test func anAppIDCannotEndTheExecLine() throws {
+        var manifest = fixture.manifest
+        manifest.applications[1].id = "A\nExec=/usr/bin/touch /tmp/pwned"
+        let plan = fixture.plan(.delayed, manifest: manifest)
+        let entry = try #require(plan.files.first { $0.path.hasSuffix(".desktop") && $0.text.contains("touch") })
+        #expect(!entry.text.split(separator: "\n").contains { $0.hasPrefix("Exec=/usr/bin/touch") }, "\(entry.text)")
+        #expect(entry.text.components(separatedBy: "\nExec=").count == 2, "\(entry.text)")
+        #expect(entry.text.contains("\\nExec=/usr/bin/touch"), "the break written as \\n: \(entry.text)")
+        // Regular: the app with an alias gets the same id; its script would carry the id in
+        // its marker line, so no script is written.
+        manifest.applications[3].id = "B\nExec=/usr/bin/touch /tmp/pwned"
+        let regular = fixture.plan(.regular, manifest: manifest)
+        for file in regular.files {
+            #expect(!file.text.split(separator: "\n").contains { $0.hasPrefix("Exec=/usr/bin/touch") }, "\(file.path): \(file.text)")
+        }
+        #expect(!regular.files.contains { $0.area == .executionAliases && $0.text.contains("touch") })
+    }
+
     @Test func unusableAliasNamesAreNotedNotWritten() throws {
-        let xml = try String(contentsOfFile: fixture.packageDir + "/AppxManifest.xml", encoding: .utf8)
-            .replacingOccurrences(of: "Alias=\"CoffeeCupAlias.exe\"/>", with: "Alias=\"../evil.exe\"/><desktop:ExecutionAlias Alias=\".hidden\"/>")
-        let manifest = try AppxManifest.parse(Array(xml.utf8))
-        #expect(manifest.applications[3].extensions.executionAliases.count == 2)
+        var manifest = fixture.manifest
+        let original = try #require(manifest.applications[3].extensions.executionAliases.first)
+        var escaping = original, hidden = original
+        escaping.alias = "../evil.exe"
+        hidden.alias = ".hidden"
+        manifest.applications[3].extensions.executionAliases = [escaping, hidden]
         let plan = fixture.plan(.regular, manifest: manifest)
         #expect(!plan.files.contains { $0.area == .executionAliases })
         #expect(plan.notes.count == 2)
