@@ -152,7 +152,10 @@ extension AgentCore {
             unresponsiveHomes: unresponsiveHomes.values.filter { uid == 0 || $0.uid == uid }.sorted { $0.user < $1.user }.map {
                 StatusReply.UnresponsiveHome(user: $0.user, uid: $0.uid, phase: $0.phase.rawValue, since: $0.since,
                                              reason: $0.reason, nextAttempt: $0.nextAttempt)
-            })
+            },
+            refusedPackages: stager.refused.flatMap { image, folders in
+                folders.map { StatusReply.RefusedPackage(fullName: $0.key, imageID: image, reason: $0.value) }
+            }.sorted { ($0.fullName, $0.imageID) < ($1.fullName, $1.imageID) })
     }
 }
 

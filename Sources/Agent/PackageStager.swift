@@ -34,8 +34,11 @@ final class PackageStager {
     /// finding the package an entry provides is a look-up, however many packages its image
     /// holds (an image of thousands of packages named by as many entries).
     private var byImagePath: [String: [String: Set<String>]] = [:]
-    /// The PackageFullNames staged from each image, by image id.
+    /// The PackageFullNames staged from each image, by image id (an image all of whose
+    /// package folders were refused is here too, with none).
     private var byImage: [String: Set<String>] = [:]
+    /// The id of each staged image, by its file's canonical path.
+    private var imageIDs: [String: String] = [:]
     /// Active entries whose images are to be staged ahead of sign-ins (`PackageStager+Backlog`).
     var backlog: [PackageEntry] = []
     /// Whether a `stageBacklog` command is on the loop's queue.
@@ -47,6 +50,11 @@ final class PackageStager {
     private(set) var destagePending: Set<String> = []
     /// The access list last applied to each gate, so an unchanged one is not rewritten.
     private var appliedGates: [String: String] = [:]
+    /// Package folders of staged images that are not exposed, by image id: PackageFullName →
+    /// why (`ManifestAdmission`). Nothing of them is registered; `status` lists them.
+    private(set) var refused: [String: [String: String]] = [:]
+    /// Checks each package folder before it is exposed, and keeps the manifests it read.
+    let admission = ManifestAdmission()
 
     init(settings: AgentSettings, database: StateDatabase, journal: AgentJournal,
          directory: any AccountDirectory = SystemAccountDirectory()) {
@@ -68,9 +76,11 @@ final class PackageStager {
     /// longer mounted go, with their registrations.
     func adoptStaged() {
         let status = StagingStatus.read(paths: paths)
+        let records = StagingRecords(paths: paths)
         for image in status.images {
             do {
-                try remember(imageID: image.id, imagePath: image.imagePath ?? "", fullNames: image.packages.map(\.fullName))
+                try remember(imageID: image.id, imagePath: image.imagePath ?? "", fullNames: image.packages.map(\.fullName),
+                             refusedAtStaging: records.load(image.id)?.refused ?? [])
             } catch {
                 journal.logger.error("cannot take over staged image \(image.id)", error: error, metadata: ["appattach.image": "\(image.id)"])
             }
@@ -84,12 +94,27 @@ final class PackageStager {
     /// The staged package an entry provides, staging its image first when needed.
     func ensureStaged(_ entry: PackageEntry) throws -> StagedPackageInfo {
         let imagePath = settings.imagePath(entry)
-        if let found = stagedPackage(providing: entry, at: Self.canonical(imagePath)) { return found }
+        let canonical = Self.canonical(imagePath)
+        if let found = stagedPackage(providing: entry, at: canonical) { return found }
+        // A refused folder stays refused while its image is staged: no stage again at each sign-in.
+        if let id = imageIDs[canonical], let (name, reason) = refused[id]?.first(where: { entry.package.matches(fullName: $0.key) }) {
+            throw StagingError("\(entry.image): package \(name) is refused: \(reason)")
+        }
         let staged = try stage(imagePath)
         guard let found = staged.first(where: { entry.package.matches(fullName: $0.fullName) }) else {
+            let refusals = staged.first.flatMap { refused[$0.imageID] } ?? refusedOf(imagePath: imagePath)
+            if let (name, reason) = refusals.first(where: { entry.package.matches(fullName: $0.key) }) {
+                throw StagingError("\(entry.image): package \(name) is refused: \(reason)")
+            }
             throw StagingError("\(entry.image): holds no package \(entry.package) (it holds \(staged.map(\.fullName).joined(separator: ", ")))")
         }
         return found
+    }
+
+    /// The refused package folders of the staged image at `imagePath`.
+    private func refusedOf(imagePath: String) -> [String: String] {
+        guard let id = imageIDs[Self.canonical(imagePath)] else { return [:] }
+        return refused[id] ?? [:]
     }
 
     /// The staged package `entry` provides from its image, if that is staged; `canonical` is
@@ -112,9 +137,9 @@ final class PackageStager {
         do {
             // Gates start closed (0700); `applyGates` opens them to the assigned users.
             outcome = try Stage(paths: paths, gateMode: 0o700, lockTimeout: settings.stagingLockTimeout,
-                                mapper: ImageMapping.read).run(imagePath)
+                                admission: admission.check, mapper: ImageMapping.read).run(imagePath)
             staged = try remember(imageID: outcome.image.id, imagePath: outcome.image.imagePath,
-                                  fullNames: outcome.image.packages.map(\.fullName))
+                                  fullNames: outcome.image.packages.map(\.fullName), refusedAtStaging: outcome.image.refused)
         } catch {
             journal.event(.imageStageFailed, "cannot stage \(imagePath): \(error)", level: .error, record: .stageFailed,
                           .init(image: imagePath))
@@ -131,13 +156,27 @@ final class PackageStager {
     }
 
     /// Reads the manifests, prepares (or reloads) the integration files, saves the rows.
+    /// A package whose manifest is not valid or not its folder's identity is refused (an image
+    /// staged by hand, or before this check): its gate stays closed and it is journaled once.
     @discardableResult
-    private func remember(imageID: String, imagePath: String, fullNames: [String]) throws -> [StagedPackageInfo] {
+    private func remember(imageID: String, imagePath: String, fullNames: [String],
+                          refusedAtStaging: [RefusedPackage]) throws -> [StagedPackageInfo] {
         var staged: [StagedPackageInfo] = []
+        for refusal in refusedAtStaging { refuse(refusal.fullName, of: imageID, refusal.reason) }
         for fullName in fullNames {
             let packageDir = paths.packageMountPoint(fullName)
-            let bytes = try Array(Data(contentsOf: URL(fileURLWithPath: packageDir + "/" + MSIXPackage.manifestName)))
-            let manifest = try AppxManifest.parse(bytes)
+            let manifest: AppxManifest
+            if let read = admission.take(fullName) {
+                manifest = read
+            } else {
+                switch ManifestAdmission.read(fullName: fullName, folder: packageDir) {
+                case .success(let read): manifest = read
+                case .failure(let refusal):
+                    refuse(fullName, of: imageID, refusal.reason)
+                    closeGate(fullName)
+                    continue
+                }
+            }
             let shared = settings.integrationDirectory(fullName)
             let integration: PreparedIntegration
             if let prepared = try? PreparedIntegration.load(from: shared), prepared.packageFullName == fullName {
@@ -152,10 +191,32 @@ final class PackageStager {
             byImage[imageID, default: []].insert(fullName)
             staged.append(info)
         }
+        if byImage[imageID] == nil { byImage[imageID] = [] }
+        imageIDs[imagePath] = imageID
         try database.saveImage(ImageRecord(id: imageID, path: imagePath, stagedAt: Date(), state: .staged),
                                packages: staged.map { PackageRecord(fullName: $0.fullName, familyName: $0.familyName,
                                                                     imageID: imageID, mountPoint: paths.packageLink($0.fullName)) })
         return staged
+    }
+
+    /// Records that package folder `fullName` of image `imageID` is not exposed, journaling it
+    /// the first time.
+    private func refuse(_ fullName: String, of imageID: String, _ reason: String) {
+        guard refused[imageID]?[fullName] != reason else { return }
+        refused[imageID, default: [:]][fullName] = reason
+        journal.event(.packageRefused, "package folder \(fullName) of image \(imageID) is not exposed: \(reason)",
+                      level: .error, record: .packageRefused,
+                      .init(package: fullName, image: imageID, extra: ["appattach.reason": "\(reason)"]))
+    }
+
+    /// Leaves a refused package's gate to root alone, whoever staged it.
+    private func closeGate(_ fullName: String) {
+        do {
+            try AccessControlList(PackageGate().aclText).apply(to: paths.gate(fullName))
+        } catch {
+            journal.logger.error("cannot close the gate of refused package \(fullName)", error: error,
+                                 metadata: ["appattach.package": "\(fullName)"])
+        }
     }
 
     /// Sets every staged package's gate (or those of `only`) to the users and groups the host
@@ -229,6 +290,9 @@ final class PackageStager {
             return
         }
         destagePending.remove(imageID)
+        refused[imageID] = nil
+        byImage[imageID] = nil
+        imageIDs = imageIDs.filter { $0.value != imageID }
         for package in staged {
             packages[package.fullName] = nil
             byImage[package.imageID]?.remove(package.fullName)

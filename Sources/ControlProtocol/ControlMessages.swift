@@ -112,13 +112,28 @@ public struct StatusReply: Codable, Sendable, Equatable {
     /// Users whose homes do not answer (root callers see all; others only themselves); nil
     /// from an agent before this field.
     public var unresponsiveHomes: [UnresponsiveHome]?
+    /// Package folders of staged images that are not exposed, and why; nil from an agent
+    /// before this field.
+    public var refusedPackages: [RefusedPackage]?
+
+    /// A package folder of a staged image that the agent did not expose.
+    public struct RefusedPackage: Codable, Sendable, Equatable {
+        /// The folder's name (the PackageFullName it claims).
+        public var fullName: String
+        public var imageID: String
+        public var reason: String
+        public init(fullName: String, imageID: String, reason: String) {
+            self.fullName = fullName; self.imageID = imageID; self.reason = reason
+        }
+    }
 
     public init(hostPool: String, hostPoolProblem: String?, activePackages: Int, stagedImages: Int,
                 packages: [Package], signedInUsers: [String], registrations: [Registration],
-                unresponsiveHomes: [UnresponsiveHome]? = nil) {
+                unresponsiveHomes: [UnresponsiveHome]? = nil, refusedPackages: [RefusedPackage]? = nil) {
         self.hostPool = hostPool; self.hostPoolProblem = hostPoolProblem; self.activePackages = activePackages
         self.stagedImages = stagedImages; self.packages = packages; self.signedInUsers = signedInUsers
         self.registrations = registrations; self.unresponsiveHomes = unresponsiveHomes
+        self.refusedPackages = refusedPackages
     }
 }
 

@@ -22,13 +22,13 @@ enum PackageDiscovery {
     }
 
     /// A PackageFullName is `Name_Version_Arch_ResourceId_PublisherId`: five fields, no slash,
-    /// no leading dot. Anything else in an image is not exposed.
+    /// no leading dot, no control character. Anything else in an image is not exposed.
     static func isValidFullName(_ name: String) -> Bool {
         // Counted byte by byte: this runs on every destage, and splitting into an array of
         // substrings makes the runtime instantiate types a short-lived command then pays for.
         var underscores = 0
         for byte in name.utf8 {
-            if byte == UInt8(ascii: "/") { return false }
+            if byte == UInt8(ascii: "/") || byte < 0x20 || byte == 0x7F { return false }
             if byte == UInt8(ascii: "_") { underscores += 1 }
         }
         return !name.hasPrefix(".") && underscores == 4

@@ -85,7 +85,9 @@ public struct Reconcile: Sendable {
             }
             let before = mounts.packageMounts(ofImageAt: entry.mountPoint).count
             let known = record!
-            if let finished = try? Stage(paths: paths, mapper: { _ in known.mapping }).expose(known) {
+            // A package exposed here starts closed (0700): the agent opens its gate to the
+            // users the host pool assigns; nobody else may enter it meanwhile.
+            if let finished = try? Stage(paths: paths, gateMode: 0o700, mapper: { _ in known.mapping }).expose(known) {
                 if finished.packages.count > before {
                     repairs.append("exposed \(finished.packages.count - before) package(s) of image \(id)")
                 }

@@ -29,14 +29,20 @@ public struct Stage: Sendable {
     /// How long a stage waits for the staging lock (`StagingLock`) while another stage,
     /// destage or repair holds it, before it gives up naming the holder.
     public let lockTimeout: Duration
+    /// Whether a package folder may be exposed (see `PackageAdmission`); nil exposes every
+    /// folder whose name has the form of a PackageFullName. A refused folder is recorded with
+    /// its reason and never mounted; staging the image again does not ask again.
+    public let admission: PackageAdmission?
 
     public init(paths: StagingPaths = StagingPaths(), gateMode: mode_t = 0o755,
                 directIO: Bool = Stage.directIOFromEnvironment(),
                 fileBackedEROFS: Bool = Stage.fileBackedFromEnvironment(),
                 remembersMappings: Bool = true,
                 lockTimeout: Duration = StagingLock.defaultTimeout,
+                admission: PackageAdmission? = nil,
                 mapper: @escaping @Sendable (String) throws -> ImageMapping) {
         self.paths = paths
+        self.admission = admission
         self.gateMode = gateMode
         self.directIO = directIO
         self.fileBackedEROFS = fileBackedEROFS
@@ -109,11 +115,12 @@ public struct Stage: Sendable {
         // with one image staged or five hundred.
         let mountPoint = paths.imageMountPoint(id)
         if Mount.isMountPoint(mountPoint) {
-            let loopDevice = StagingRecords(paths: paths).load(id)?.loopDevice
+            let record = StagingRecords(paths: paths).load(id)
+            let loopDevice = record?.loopDevice
                 ?? MountTable.source(of: mountPoint).flatMap { $0.hasPrefix("/dev/loop") ? $0 : nil }
             let image = try exposePackages(StagedImage(
                 id: id, imagePath: path, mapping: mapping, mountPoint: mountPoint,
-                loopDevice: loopDevice, packages: []))
+                loopDevice: loopDevice, packages: [], refused: record?.refused ?? []))
             return .alreadyStaged(image)
         }
 
@@ -222,7 +229,8 @@ public struct Stage: Sendable {
     /// How much of the start of a filesystem is asked for before it is mounted.
     static let metadataPrefetch: UInt64 = 128 << 10
 
-    /// Bind-mounts every package of the mounted image that is not exposed yet, and writes the record.
+    /// Bind-mounts every package of the mounted image that is not exposed yet (nor refused in
+    /// `image`), and writes the record.
     func expose(_ image: StagedImage) throws -> StagedImage {
         var image = image
         image.packages = []
@@ -232,14 +240,20 @@ public struct Stage: Sendable {
     private func exposePackages(_ image: StagedImage) throws -> StagedImage {
         var image = image
         let imageDevice = Mount.deviceID(of: image.mountPoint)
+        let refusedBefore = Set(image.refused.map(\.fullName))
         for (fullName, source) in PackageDiscovery.packages(in: image.mountPoint) {
             let target = paths.packageMountPoint(fullName)
+            if refusedBefore.contains(fullName) && !Mount.isMountPoint(target) { continue }
             if Mount.isMountPoint(target) {
                 // A bind mount of this image's filesystem has the image's device id.
                 guard Mount.deviceID(of: target) == imageDevice else {
                     throw StagingError("\(image.imagePath): package \(fullName) is already staged from another image")
                 }
             } else {
+                if let reason = admission?(fullName, source) {
+                    image.refused.append(RefusedPackage(fullName: fullName, reason: reason))
+                    continue
+                }
                 let gate = paths.gate(fullName)
                 if mkdir(gate, gateMode) != 0 {
                     guard errno == EEXIST else { throw SystemCallError("mkdir", gate) }

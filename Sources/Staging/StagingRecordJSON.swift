@@ -33,6 +33,16 @@ enum StagingRecordJSON {
             out.close("}")
         }
         out.close("]")
+        out.key("refused")
+        out.open("[")
+        for refusal in image.refused {
+            out.element()
+            out.open("{")
+            out.field("fullName", string: refusal.fullName)
+            out.field("reason", string: refusal.reason)
+            out.close("}")
+        }
+        out.close("]")
         out.close("}")
         return out.bytes
     }

@@ -15,6 +15,7 @@ public struct EventRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
 
         public static let staged = Kind("staged")
         public static let stageFailed = Kind("stage-failed")
+        public static let packageRefused = Kind("package-refused")
         public static let destaged = Kind("destaged")
         public static let registered = Kind("registered")
         public static let registrationCompleted = Kind("registration-completed")

@@ -59,6 +59,9 @@ public enum AgentEvent: String, CaseIterable, Sendable {
     /// The state database could not be opened (damaged): it was moved aside and rebuilt from
     /// the kernel's mounts and the homes' registration files.
     case stateDatabaseRebuilt
+    /// A package folder of a staged image was not exposed: its manifest breaks the schema's
+    /// rules, or the folder's name is not its manifest's identity.
+    case packageRefused
 
     /// The 128-bit id as journald prints it: 32 lower-case hex digits.
     public var messageID: String {
@@ -86,6 +89,7 @@ public enum AgentEvent: String, CaseIterable, Sendable {
         case .accountDataRemoved: return "1db713e07d1344738c2533a2b78da476"
         case .homeUnresponsive: return "e0f06948303f4796beb7ebf84d1feb0f"
         case .stateDatabaseRebuilt: return "4385960161174afc823711a820081643"
+        case .packageRefused: return "d2fdfed855d846d0846b37effd6819c7"
         }
     }
 

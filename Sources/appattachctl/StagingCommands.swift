@@ -134,6 +134,9 @@ enum AgentStatusText {
         for registration in agent.registrations {
             lines.append("  \(registration.user): \(registration.packageFullName) (\(registration.mode), \(registration.state))")
         }
+        for refusal in agent.refusedPackages ?? [] {
+            lines.append("  refused (not exposed): \(refusal.fullName) of image \(refusal.imageID): \(refusal.reason)")
+        }
         for home in agent.unresponsiveHomes ?? [] {
             let next = home.nextAttempt.map { ", tried again \(ISO8601DateFormatter().string(from: $0))" } ?? ""
             lines.append("  home not answering: \(home.user) (uid \(home.uid), \(home.phase), since \(ISO8601DateFormatter().string(from: home.since))\(next)): \(home.reason)")

@@ -27,8 +27,19 @@ import Testing
         // Every character class a path may hold: quotes, backslashes, controls, DEL, non-ASCII.
         StagedImage(id: "00000000000000000000", imagePath: "/srv/a \"quoted\" \\ name\n\t\r\u{8}\u{c}\u{1}\u{1f}\u{7f}/é/日本/😀.vhdx",
                     mapping: ImageMapping(offset: 1, length: 10, filesystem: .squashfs, blockSize: 0, isBareFilesystem: false),
-                    mountPoint: "/run/x", loopDevice: "", packages: [StagedPackage(fullName: "", source: "\u{0}", mountPoint: "/")]),
+                    mountPoint: "/run/x", loopDevice: "", packages: [StagedPackage(fullName: "", source: "\u{0}", mountPoint: "/")],
+                    refused: [RefusedPackage(fullName: "Lies_1.0.0.0_neutral__8wekyb3d8bbwe", reason: "its manifest is \"B\"\n\\ é"),
+                              RefusedPackage(fullName: "", reason: "")]),
     ]
+
+    @Test("a record written before refused packages were recorded reads as refusing none")
+    func olderRecord() throws {
+        var text = String(decoding: StagingRecordJSON.encode(Self.samples[0]), as: UTF8.self)
+        text = text.replacingOccurrences(of: ",\n  \"refused\" : [\n\n  ]", with: "")
+        #expect(!text.contains("refused"))
+        let image = try JSONDecoder().decode(StagedImage.self, from: Data(text.utf8))
+        #expect(image == Self.samples[0])
+    }
 
     @Test("the record is byte for byte what JSONEncoder writes", arguments: samples)
     func sameBytesAsJSONEncoder(image: StagedImage) throws {

@@ -13,10 +13,10 @@ final class ScratchHost {
     let image: String
     static let packageNames = ["Demo.One_1.0.0.0_neutral__8wekyb3d8bbwe", "Demo.Two_2.1.0.0_x64__8wekyb3d8bbwe"]
 
-    init(name: String = "image.erofs") throws {
+    init(name: String = "image.erofs", extraFolders: [String] = []) throws {
         paths = StagingPaths(runtime: dir + "/run")
         image = dir + "/" + name
-        for package in Self.packageNames {
+        for package in Self.packageNames + extraFolders {
             let root = dir + "/tree/apps/" + package
             try FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
             try "<Package/>\n".write(toFile: root + "/AppxManifest.xml", atomically: false, encoding: .utf8)
