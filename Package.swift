@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
@@ -45,6 +47,14 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "DiskImage", dependencies: ["LinuxSystem", "CZlib", "CLinuxShims"]),
+        // Publisher trust: AppxSignature.p7x's PKCS#7 SignedData, the signer's chain to trust anchors.
+        .target(name: "PackageTrust", dependencies: [
+            "MSIX",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+            .product(name: "X509", package: "swift-certificates"),
+        ]),
 
         // Image building: MSIX package(s) -> filesystem -> VHD/VHDX/EROFS.
         .target(name: "Expand", dependencies: [
@@ -111,7 +121,7 @@ let package = Package(
         ]),
         // pack, verify, inspect, expand, upload, hostpool: run as `appattachctl <command>`.
         .executableTarget(name: "appattach-tools", dependencies: [
-            "CommandSupport", "MSIX", "DiskImage", "Expand", "LinuxSystem", "HostPool", "ShareCatalog",
+            "CommandSupport", "MSIX", "PackageTrust", "DiskImage", "Expand", "LinuxSystem", "HostPool", "ShareCatalog",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Starts an app in its scope and container; dynamically linked (libsystemd).
@@ -136,6 +146,7 @@ let package = Package(
         // Tests.
         .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem", "TestSupport"]),
         .testTarget(name: "MSIXTests", dependencies: ["MSIX", "ZipArchive", "TestSupport"]),
+        .testTarget(name: "PackageTrustTests", dependencies: ["PackageTrust", "MSIX", "TestSupport"]),
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", "TestSupport"]),
         .testTarget(name: "ExpandTests", dependencies: ["Expand", "MSIX", "DiskImage", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "StagingTests", dependencies: ["Staging", "Expand", "DiskImage", "LinuxSystem", "TestSupport"]),

@@ -75,6 +75,9 @@ public final class MSIXPackage: @unchecked Sendable {
         contentTypes = try ContentTypes.parse(footprint(Self.contentTypesName))
         if parts.contains(where: { $0.path == Self.signatureName }) {
             signature = try PackageSignature.parse(footprint(Self.signatureName))
+        } else if parts.contains(where: { $0.path == Self.codeIntegrityName }) {
+            // CodeIntegrity.cat only means something under a signature that covers it (APPX_E_MISSING_REQUIRED_FILE).
+            throw MSIXError(.missingFootprint, "has \(Self.codeIntegrityName) but no \(Self.signatureName): a code integrity catalog needs a signature")
         } else {
             signature = nil
         }
