@@ -20,6 +20,8 @@ public struct PackOptions: Sendable {
     public var processorArchitecture: String
     /// Where MIME types are mapped to extensions.
     public var mimeGlobs: MimeGlobs?
+    /// Signs the package as the last part (`AppxSignature.p7x`), when given.
+    public var signer: (any PackageSigning)?
 
     public init(manifestPath: String? = nil, name: String? = nil, publisher: String? = nil, version: String? = nil,
                 executable: String? = nil, displayName: String? = nil, publisherDisplayName: String? = nil,

@@ -32,6 +32,9 @@ public enum PackagePacker {
         let manifestBytes = try ManifestSource(directory: directory, files: payload, options: options).bytes()
         let manifest: AppxManifest
         do { manifest = try AppxManifest.parse(manifestBytes) } catch { throw error.file == nil ? error.naming(options.manifestPath ?? directory) : error }
+        if let signer = options.signer, signer.publisher != manifest.identity.publisher {
+            throw MSIXError(.invalidSignature, file: directory, "the manifest's Publisher \"\(manifest.identity.publisher)\" is not the signing certificate's subject \"\(signer.publisher)\"; they must be equal")
+        }
         do {
             let writer = try ZipWriter(path: output)
             var listed: [(entry: ZipWrittenEntry, path: String, hashes: [[UInt8]])] = []
@@ -47,9 +50,22 @@ public enum PackagePacker {
             listed.append((manifestEntry, MSIXPackage.manifestName, manifestSource.blockHashes))
             contentTypes.addOverride(part: "/" + MSIXPackage.manifestName, contentType: "application/vnd.ms-appx.manifest+xml")
             contentTypes.addOverride(part: "/" + MSIXPackage.blockMapName, contentType: "application/vnd.ms-appx.blockmap+xml")
-            try writer.add(name: MSIXPackage.blockMapName, bytes: Array(BlockMapWriter.xml(listed).utf8), compression: .deflated)
-            try writer.add(name: MSIXPackage.contentTypesName, bytes: Array(contentTypes.xml().utf8), compression: .deflated)
-            try writer.finish()
+            if options.signer != nil {
+                contentTypes.addOverride(part: "/" + MSIXPackage.signatureName, contentType: "application/vnd.ms-appx.signature")
+            }
+            let blockMap = Array(BlockMapWriter.xml(listed).utf8), types = Array(contentTypes.xml().utf8)
+            try writer.add(name: MSIXPackage.blockMapName, bytes: blockMap, compression: .deflated)
+            try writer.add(name: MSIXPackage.contentTypesName, bytes: types, compression: .deflated)
+            if let signer = options.signer {
+                let blob = try SignatureDigests.blob(writer: writer, blockMap: blockMap, contentTypes: types)
+                let signature: [UInt8]
+                do { signature = try signer.signature(for: blob) } catch {
+                    throw MSIXError(.invalidSignature, file: output, "cannot sign: \(error)")
+                }
+                // The signature is the last part: its digests cover every byte before it.
+                try writer.add(name: MSIXPackage.signatureName, bytes: signature, compression: .stored)
+            }
+            try writer.finish(zip64EndRecords: options.signer != nil)
             return PackResult(manifest: manifest, files: payload.count, bytes: payload.reduce(0) { $0 + $1.size })
         } catch let error as MSIXError {
             throw error

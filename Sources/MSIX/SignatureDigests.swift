@@ -1,4 +1,5 @@
 import Crypto
+import LinuxSystem
 import ZipArchive
 
 /// Checks the digests in AppxSignature.p7x against the package (not the PKCS#7 signature).
@@ -25,7 +26,7 @@ struct SignatureDigests {
             checked.append(tag)
         }
         guard includingArchive, let signaturePart = package.part(MSIXPackage.signatureName) else { return checked }
-        try compare("AXPC", signature.digests["AXPC"]!, hashFile(upTo: signaturePart.entry.localHeaderOffset), "the ZIP file records")
+        try compare("AXPC", signature.digests["AXPC"]!, Self.hash(package.zip.file, upTo: signaturePart.entry.localHeaderOffset), "the ZIP file records")
         checked.append("AXPC")
         if let directory = try directoryWithoutSignature(signaturePart.entry) {
             try compare("AXCD", signature.digests["AXCD"]!, SHA256.hash(data: directory), "the central directory")
@@ -43,7 +44,8 @@ struct SignatureDigests {
         guard hex == expected else { throw mismatch("digest \(tag) does not match \(what)") }
     }
 
-    private func hashFile(upTo end: UInt64) throws -> SHA256.Digest {
+    /// SHA-256 of the first `end` bytes of `file` (AXPC: every ZIP record before the signature).
+    static func hash(_ file: OpenFile, upTo end: UInt64) throws -> SHA256.Digest {
         var hasher = SHA256()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
         defer { buffer.deallocate() }
@@ -51,7 +53,7 @@ struct SignatureDigests {
         while offset < end {
             let count = Int(min(end - offset, UInt64(buffer.count)))
             let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
-            try package.zip.file.read(into: chunk, at: offset)
+            try file.read(into: chunk, at: offset)
             hasher.update(bufferPointer: UnsafeRawBufferPointer(chunk))
             offset += UInt64(count)
         }
@@ -82,6 +84,23 @@ struct SignatureDigests {
         put(signatureEntry.localHeaderOffset, into: &record, at: 48)
         put(signatureEntry.localHeaderOffset + UInt64(directory.count), into: &locator, at: 8)
         return directory + record + locator + Array(endRecords[76...])
+    }
+
+    /// The APPX blob of a package being signed, whose parts are all written to `writer`: the
+    /// signature comes next, as the last part. `AXPC` covers every byte written so far; `AXCD`
+    /// the central directory and Zip64 end records the archive would have without the
+    /// signature (what a verifier rebuilds, see `directoryWithoutSignature`).
+    static func blob(writer: ZipWriter, blockMap: [UInt8], contentTypes: [UInt8]) throws -> [UInt8] {
+        try writer.flush()
+        let signatureOffset = writer.position
+        let archive = try hash(writer.output.file, upTo: signatureOffset)
+        let directory = ZipWriter.directoryAndEndRecords(of: writer.entries, at: signatureOffset, zip64EndRecords: true)
+        var blob = Array("APPX".utf8)
+        for (tag, digest) in [("AXPC", archive), ("AXCD", SHA256.hash(data: directory)),
+                              ("AXCT", SHA256.hash(data: contentTypes)), ("AXBM", SHA256.hash(data: blockMap))] {
+            blob += Array(tag.utf8) + Array(digest)
+        }
+        return blob
     }
 
     private func put(_ value: UInt64, into bytes: inout [UInt8], at offset: Int) {

@@ -85,8 +85,8 @@ enum ZipHeaders {
     /// The end of central directory record, preceded by the Zip64 record and locator when the
     /// count, size or offset does not fit the classic record.
     static func endRecords(entryCount: UInt64, directoryOffset: UInt64, directorySize: UInt64,
-                           endRecordsOffset: UInt64) -> [UInt8] {
-        let needsZip64 = entryCount >= 0xFFFF || directoryOffset >= 0xFFFF_FFFF || directorySize >= 0xFFFF_FFFF
+                           endRecordsOffset: UInt64, forceZip64: Bool = false) -> [UInt8] {
+        let needsZip64 = forceZip64 || entryCount >= 0xFFFF || directoryOffset >= 0xFFFF_FFFF || directorySize >= 0xFFFF_FFFF
         var w = LittleEndianWriter()
         if needsZip64 {
             w.u32(ZipFormat.zip64EndOfCentralDirectorySignature)

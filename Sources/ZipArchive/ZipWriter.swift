@@ -71,15 +71,37 @@ public final class ZipWriter {
         try add(name: name, from: BytesSource(bytes), compression: compression, unixPermissions: unixPermissions)
     }
 
+    /// Where the next entry's local header goes: the bytes written so far.
+    public var position: UInt64 { sink.position }
+
+    /// Writes what is buffered, so that the bytes before `position` can be read back from
+    /// `output.file` (a signature hashes them).
+    public func flush() throws { try sink.flush() }
+
+    /// The central directory and end records an archive of `entries` would end with, were
+    /// its directory at `directoryOffset`: what an MSIX signature's `AXCD` digest covers.
+    public static func directoryAndEndRecords(of entries: [ZipWrittenEntry], at directoryOffset: UInt64,
+                                              zip64EndRecords: Bool) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for entry in entries { bytes += ZipHeaders.centralHeader(for: entry) }
+        let size = UInt64(bytes.count)
+        return bytes + ZipHeaders.endRecords(entryCount: UInt64(entries.count), directoryOffset: directoryOffset,
+                                             directorySize: size, endRecordsOffset: directoryOffset + size,
+                                             forceZip64: zip64EndRecords)
+    }
+
     /// Writes the central directory and end records, then gives the archive its final name.
-    public func finish() throws {
+    /// `zip64EndRecords` writes the Zip64 end records even when nothing needs them, as
+    /// signed MSIX packages have them.
+    public func finish(zip64EndRecords: Bool = false) throws {
         precondition(!finished, "ZipWriter.finish called twice")
         finished = true
         let directoryOffset = sink.position
         for entry in entries { try sink.append(ZipHeaders.centralHeader(for: entry)) }
         let directorySize = sink.position - directoryOffset
         try sink.append(ZipHeaders.endRecords(entryCount: UInt64(entries.count), directoryOffset: directoryOffset,
-                                              directorySize: directorySize, endRecordsOffset: sink.position))
+                                              directorySize: directorySize, endRecordsOffset: sink.position,
+                                              forceZip64: zip64EndRecords))
         try sink.flush()
         // An entry rewritten stored may have left bytes of its deflated attempt past the end.
         try output.file.truncate(to: sink.position)
