@@ -124,6 +124,22 @@ public class ConfinedDirectory {
         return Array(bytes.prefix(done))
     }
 
+    /// The regular file at `path` opened for reading, or nil when there is none (missing, a
+    /// symbolic link, a directory, a FIFO or a device): for files too large to read whole.
+    public func openRegularFile(_ path: String) throws(SystemCallError) -> OpenFile? {
+        let (parent, name) = try split(path)
+        guard let dir = try directory(parent, create: false) else { return nil }
+        let fd = appattach_openat2(dir, name, UInt64(O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), 0, Self.resolve)
+        if fd < 0 {
+            if [ENOENT, ELOOP, ENOTDIR, ENXIO, EISDIR].contains(errno) { return nil }
+            throw Self.openError("open", display(path))
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { let error = SystemCallError("stat", display(path)); close(fd); throw error }
+        guard st.st_mode & S_IFMT == S_IFREG else { close(fd); return nil }
+        return OpenFile(adopting: fd, path: display(path))
+    }
+
     /// A regular file read whole, with what its new version keeps: see `readWholeFile`.
     public struct WholeFile: Sendable, Equatable {
         /// Every byte, up to the end of the file as the read found it.

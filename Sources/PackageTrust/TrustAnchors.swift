@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import SwiftASN1
 import X509
@@ -10,6 +11,16 @@ public struct TrustAnchors: Sendable {
     public let certificates: [Certificate]
     /// Where they came from, for messages.
     public let source: String
+
+    /// SHA-256 over the anchors' DER, as hex: what a remembered verdict was made under.
+    public var fingerprint: String {
+        var hasher = SHA256()
+        for certificate in certificates {
+            var serializer = DER.Serializer()
+            if (try? serializer.serialize(certificate)) != nil { hasher.update(data: serializer.serializedBytes) }
+        }
+        return hasher.finalize().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
 
     /// The host's bundle of trusted CAs (Debian's `ca-certificates`).
     public static let systemBundle = "/etc/ssl/certs/ca-certificates.crt"

@@ -1,6 +1,7 @@
 import CommandSupport
 import ArgumentParser
 import Foundation
+import LinuxSystem
 import MSIX
 import PackageTrust
 
@@ -34,7 +35,7 @@ struct VerifyCommand: ParsableCommand {
             let report = try package.verify()
             var line = "\(path): OK (\(report.fileCount) files, \(report.blockCount) blocks, signature \(report.signaturePresent ? "present" : "absent"))"
             if let anchors {
-                let signer = try Blocking.run { () async throws(TrustError) -> TrustedSigner in
+                let signer = try ThreadExecutor.runBlocking { () async throws(TrustError) -> TrustedSigner in
                     try await SignatureTrust(anchors: anchors).check(package)
                 }
                 line += "; signed by \(signer.subject), trusted through \(signer.chain.dropFirst().joined(separator: " -> ").nonEmpty ?? "the signer's own certificate")"
@@ -47,23 +48,4 @@ struct VerifyCommand: ParsableCommand {
 extension String {
     /// Nil when empty.
     var nonEmpty: String? { isEmpty ? nil : self }
-}
-
-/// Runs async work from a synchronous command and waits for it (the command's main thread is
-/// not one of the concurrency pool's).
-enum Blocking {
-    static func run<T: Sendable, E: Error>(_ work: @escaping @Sendable () async throws(E) -> T) throws(E) -> T {
-        let box = ResultBox<T, E>()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            do throws(E) { box.result = .success(try await work()) } catch { box.result = .failure(error) }
-            done.signal()
-        }
-        done.wait()
-        return try box.result!.get()
-    }
-
-    private final class ResultBox<T, E: Error>: @unchecked Sendable {
-        var result: Result<T, E>?
-    }
 }

@@ -1,31 +1,30 @@
 import Foundation
-import TestSupport
 
 /// A certificate authority made for a test with openssl, and signers it issues; packages are
 /// signed with osslsigncode, an implementation of MSIX signing independent of ours.
-final class TestCA {
-    let dir = TestEnvironment.makeTemporaryDirectory("trust")
-    let name: String
+public final class TestCA {
+    public let dir = TestEnvironment.makeTemporaryDirectory("trust")
+    public let name: String
 
     /// A root CA named `name` (in its own directory, `anchors/`, as an admin would keep it).
-    init(name: String = "appattach test root") throws {
+    public init(name: String = "appattach test root") throws {
         self.name = name
         try FileManager.default.createDirectory(atPath: dir + "/anchors", withIntermediateDirectories: true)
-        try Self.sh(["openssl", "req", "-x509", "-newkey", "rsa:3072", "-nodes", "-keyout", dir + "/root.key",
+        try Self.sh(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir + "/root.key",
                      "-out", dir + "/anchors/root.pem", "-days", "3650", "-subj", "/CN=\(name)",
                      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
     }
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }
 
-    var anchors: String { dir + "/anchors" }
+    public var anchors: String { dir + "/anchors" }
 
     /// Issues a signer certificate for `subject` (`/CN=awesomepublisher`) with the extensions
     /// given (`extendedKeyUsage=codeSigning` …); returns the paths of its certificate and key.
-    func issue(_ label: String, subject: String, extensions: [String] = ["keyUsage=critical,digitalSignature", "extendedKeyUsage=codeSigning"],
+    public func issue(_ label: String, subject: String, extensions: [String] = ["keyUsage=critical,digitalSignature", "extendedKeyUsage=codeSigning"],
                ec: Bool = false, days: Int = 365) throws -> (certificate: String, key: String) {
         let base = dir + "/" + label
-        let key = ec ? ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"] : ["-newkey", "rsa:3072"]
+        let key = ec ? ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"] : ["-newkey", "rsa:2048"]
         try Self.sh(["openssl", "req"] + key + ["-nodes", "-keyout", base + ".key", "-out", base + ".csr", "-subj", subject])
         try (["basicConstraints=CA:FALSE"] + extensions).joined(separator: "\n").appending("\n")
             .write(toFile: base + ".ext", atomically: true, encoding: .utf8)
@@ -35,22 +34,22 @@ final class TestCA {
     }
 
     /// `package` signed by `signer` with osslsigncode, written to `output`.
-    func sign(_ package: String, with signer: (certificate: String, key: String), to output: String) throws {
+    public func sign(_ package: String, with signer: (certificate: String, key: String), to output: String) throws {
         try Self.sh(["osslsigncode", "sign", "-certs", signer.certificate, "-key", signer.key, "-in", package, "-out", output])
     }
 
     /// What osslsigncode says of `package` with this CA as the only trusted root.
-    func osslsigncodeVerifies(_ package: String) throws -> Bool {
+    public func osslsigncodeVerifies(_ package: String) throws -> Bool {
         try TestEnvironment.run(["osslsigncode", "verify", "-CAfile", anchors + "/root.pem", "-ignore-crl", "-in", package]).status == 0
     }
 
-    static func sh(_ argv: [String]) throws {
+    public static func sh(_ argv: [String]) throws {
         let result = try TestEnvironment.run(argv)
         guard result.status == 0 else { throw TestFailure("\(argv.joined(separator: " ")): \(result.output)") }
     }
 
     /// Whether osslsigncode here signs MSIX (APPX support came with its version 2.6).
-    static var canSignMSIX: Bool {
+    public static var canSignMSIX: Bool {
         guard TestEnvironment.hasTool("osslsigncode"), TestEnvironment.hasTool("openssl"),
               let result = try? TestEnvironment.run(["osslsigncode", "--version"]) else { return false }
         let version = result.output.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "," }).first { $0.first?.isNumber == true } ?? ""
