@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "DiskImage", dependencies: ["LinuxSystem", "CZlib", "CLinuxShims"]),
         // Publisher trust: AppxSignature.p7x's PKCS#7 SignedData, the signer's chain to trust anchors.
         .target(name: "PackageTrust", dependencies: [
-            "MSIX",
+            "MSIX", "LinuxSystem",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -99,7 +99,7 @@ let package = Package(
 
         // The root agent: the event loop wiring logind, host pool, staging, registration, state.
         .target(name: "Agent", dependencies: [
-            "Systemd", "HostPool", "Staging", "Registration", "AppData", "StateStore", "MSIX", "LinuxSystem", "ControlProtocol",
+            "Systemd", "HostPool", "Staging", "Registration", "AppData", "StateStore", "MSIX", "PackageTrust", "LinuxSystem", "ControlProtocol",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -164,7 +164,7 @@ let package = Package(
             "StateStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "AgentTests", dependencies: [
-            "Agent", "ControlProtocol", "HostPool", "LinuxSystem", "StateStore", "Systemd", "TestSupport", "Expand", "MSIX", "AppData",
+            "Agent", "ControlProtocol", "HostPool", "LinuxSystem", "StateStore", "Systemd", "TestSupport", "Expand", "MSIX", "AppData", "PackageTrust",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "TestSupport", dependencies: ["LinuxSystem"], path: "Tests/TestSupport"),

@@ -11,6 +11,9 @@ import Staging
 /// launch target: were they allowed to differ, package B could claim package A's family, its
 /// users' app data and `launch A!App`.
 ///
+/// Then the host's signature policy (`SignatureVerdicts`), when one is given: the package's
+/// signature checked against its files and the trusted publishers.
+///
 /// The manifests read while staging are kept, so `PackageStager` does not read them twice.
 final class ManifestAdmission: @unchecked Sendable {
     /// A manifest larger than this is refused: the schema's limits keep real ones far below.
@@ -18,11 +21,17 @@ final class ManifestAdmission: @unchecked Sendable {
 
     private let lock = NSLock()
     private var manifests: [String: AppxManifest] = [:]
+    /// The signature policy and its remembered verdicts; nil checks no signatures.
+    let signatures: SignatureVerdicts?
+
+    init(signatures: SignatureVerdicts? = nil) {
+        self.signatures = signatures
+    }
 
     /// The `PackageAdmission` closure.
     var check: PackageAdmission {
-        { [self] fullName, folder in
-            switch Self.read(fullName: fullName, folder: folder) {
+        { [self] imageID, fullName, folder in
+            switch admit(imageID: imageID, fullName: fullName, folder: folder) {
             case .success(let manifest):
                 lock.withLock { manifests[fullName] = manifest }
                 return nil
@@ -30,6 +39,17 @@ final class ManifestAdmission: @unchecked Sendable {
                 return refusal.reason
             }
         }
+    }
+
+    /// The folder's manifest, once its identity and (with a policy) its signature are accepted.
+    func admit(imageID: String, fullName: String, folder: String) -> Result<AppxManifest, Refusal> {
+        let read = Self.read(fullName: fullName, folder: folder)
+        guard case .success(let manifest) = read, let signatures else { return read }
+        if let reason = signatures.refusal(imageID: imageID, fullName: fullName, folder: folder,
+                                           publisher: manifest.identity.publisher) {
+            return .failure(Refusal(reason: "\(folder): \(reason)"))
+        }
+        return read
     }
 
     /// The manifest read for `fullName` while staging, once.

@@ -53,8 +53,9 @@ final class PackageStager {
     /// Package folders of staged images that are not exposed, by image id: PackageFullName →
     /// why (`ManifestAdmission`). Nothing of them is registered; `status` lists them.
     private(set) var refused: [String: [String: String]] = [:]
-    /// Checks each package folder before it is exposed, and keeps the manifests it read.
-    let admission = ManifestAdmission()
+    /// Checks each package folder before it is exposed (identity, signature), and keeps the
+    /// manifests it read.
+    let admission: ManifestAdmission
 
     init(settings: AgentSettings, database: StateDatabase, journal: AgentJournal,
          directory: any AccountDirectory = SystemAccountDirectory()) {
@@ -62,6 +63,14 @@ final class PackageStager {
         self.database = database
         self.journal = journal
         self.directory = directory
+        let config = settings.config
+        admission = ManifestAdmission(signatures: SignatureVerdicts(policy: config.signaturePolicy,
+                                                                    trustedPublishers: config.trustedPublishers,
+                                                                    paths: settings.stagingPaths))
+        if config.signaturePolicy == .required, case .failure(let error) = admission.signatures?.anchors {
+            journal.logger.error("the trusted publishers cannot be read: \(error); no package can be staged until they can",
+                                 metadata: ["appattach.reason": "\(error)"])
+        }
     }
 
     var paths: StagingPaths { settings.stagingPaths }
@@ -169,7 +178,7 @@ final class PackageStager {
             if let read = admission.take(fullName) {
                 manifest = read
             } else {
-                switch ManifestAdmission.read(fullName: fullName, folder: packageDir) {
+                switch admission.admit(imageID: imageID, fullName: fullName, folder: packageDir) {
                 case .success(let read): manifest = read
                 case .failure(let refusal):
                     refuse(fullName, of: imageID, refusal.reason)
@@ -291,6 +300,7 @@ final class PackageStager {
         }
         destagePending.remove(imageID)
         refused[imageID] = nil
+        admission.signatures?.forget(imageID)
         byImage[imageID] = nil
         imageIDs = imageIDs.filter { $0.value != imageID }
         for package in staged {

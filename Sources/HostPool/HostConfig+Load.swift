@@ -15,7 +15,8 @@ extension HostConfig {
     private static func read(_ document: TOMLDocument) throws(ConfigurationError) -> HostConfig {
         let root = document.rootReader()
         try root.rejectUnknownKeys(allowed: ["share", "pool", "state_directory", "runtime_directory",
-                                             "registration", "deregistration", "state", "log_level"])
+                                             "registration", "deregistration", "state", "log_level",
+                                             "signature", "trusted_publishers"])
         guard let shareTable = try root.table("share") else {
             throw root.error("the [share] table is missing; it names where the share is mounted (share.path)")
         }
@@ -53,6 +54,12 @@ extension HostConfig {
             config.keepEvents = try state.int("keep_events", in: 1_000...10_000_000) ?? defaultKeepEvents
         }
         config.logLevel = try root.choice("log_level", of: LogLevel.self) ?? defaultLogLevel
+        config.signaturePolicy = try root.choice("signature", of: SignaturePolicy.self) ?? defaultSignaturePolicy
+        if try root.string("trusted_publishers") == "system" {
+            config.trustedPublishers = "system"
+        } else if try root.string("trusted_publishers") != nil {
+            config.trustedPublishers = try absolutePath(root, "trusted_publishers", default: nil)
+        }
         return config
     }
 

@@ -37,6 +37,16 @@ public struct HostConfig: Sendable, Equatable {
         }
     }
 
+    /// Whether a package must be signed by a trusted publisher to be staged.
+    public enum SignaturePolicy: String, Sendable, Equatable, CaseIterable {
+        /// Every package must carry a signature that `trustedPublishers` trusts (Azure Virtual
+        /// Desktop's rule: the signing certificate's chain trusted on the host).
+        case required
+        /// Any package is staged, signed or not, by whomever; a signature that is there must
+        /// still match the package's files (a package changed after signing is refused).
+        case optional
+    }
+
     /// The agent's log threshold, named as swift-log names its levels.
     public enum LogLevel: String, Sendable, Equatable, CaseIterable {
         case trace, debug, info, notice, warning, error, critical
@@ -67,7 +77,14 @@ public struct HostConfig: Sendable, Equatable {
     /// At most this many events are kept in the state database, the newest.
     public var keepEvents: Int = defaultKeepEvents
     public var logLevel: LogLevel
+    /// Whether packages must be signed (`signature`).
+    public var signaturePolicy: SignaturePolicy = defaultSignaturePolicy
+    /// What a signature must chain to (`trusted_publishers`): `system` (the host's CA store) or
+    /// a directory of certificates.
+    public var trustedPublishers: String = defaultTrustedPublishers
 
+    public static let defaultSignaturePolicy = SignaturePolicy.required
+    public static let defaultTrustedPublishers = "system"
     public static let defaultStateDirectory = "/var/lib/appattach"
     public static let defaultRuntimeDirectory = "/run/appattach"
     public static let defaultLogonTimeoutSeconds = 30

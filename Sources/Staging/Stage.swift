@@ -250,7 +250,7 @@ public struct Stage: Sendable {
                     throw StagingError("\(image.imagePath): package \(fullName) is already staged from another image")
                 }
             } else {
-                if let reason = admission?(fullName, source) {
+                if let reason = admission?(image.id, fullName, source) {
                     image.refused.append(RefusedPackage(fullName: fullName, reason: reason))
                     continue
                 }

@@ -57,11 +57,11 @@ public struct RefusedPackage: Sendable, Equatable, Codable {
     }
 }
 
-/// Decides whether a package folder found in an image may be exposed: given the folder's name
-/// (the PackageFullName it claims) and its path inside the mounted image, returns why not, or
-/// nil to expose it. The agent checks that the folder's manifest is valid and names the same
+/// Decides whether a package folder found in an image may be exposed: given the image's id, the
+/// folder's name (the PackageFullName it claims) and its path inside the mounted image,
+/// returns why not, or nil to expose it. The agent checks that the folder's manifest is valid and names the same
 /// PackageFullName (`Stage.admission`).
-public typealias PackageAdmission = @Sendable (_ fullName: String, _ folder: String) -> String?
+public typealias PackageAdmission = @Sendable (_ imageID: String, _ fullName: String, _ folder: String) -> String?
 
 /// One package of a staged image.
 public struct StagedPackage: Sendable, Equatable, Codable {

@@ -91,6 +91,8 @@ final class LoopedAgent: @unchecked Sendable {
             """.write(toFile: share + "/hostpools/pool1.toml", atomically: true, encoding: .utf8)
         var config = HostConfig(share: .init(path: share), pool: "pool1", stateDirectory: directory + "/state",
                                 runtimeDirectory: directory + "/run")
+        // Unsigned test packages: signatures are PackageTrust's and SignaturePolicyTests' concern.
+        config.signaturePolicy = .optional
         config.deregistrationGraceSeconds = 0
         var settings = AgentSettings(config: config, configPath: directory + "/appattach.toml")
         settings.userFileThreadLabel = threadLabel

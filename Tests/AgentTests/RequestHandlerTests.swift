@@ -25,6 +25,8 @@ final class AgentUnderTest {
          configure: (inout HostConfig) -> Void = { _ in }) throws {
         var config = HostConfig(share: .init(path: directory + "/share"), pool: "pool1",
                                 stateDirectory: directory + "/state", runtimeDirectory: directory + "/run")
+        // Unsigned test packages: signatures are PackageTrust's and SignaturePolicyTests' concern.
+        config.signaturePolicy = .optional
         configure(&config)
         // Traversable by the second user, like /run/appattach.
         chmod(directory, 0o755)

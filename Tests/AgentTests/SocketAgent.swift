@@ -35,6 +35,8 @@ final class SocketAgent: Sendable {
         chmod(directory, 0o755)
         var config = HostConfig(share: .init(path: directory + "/share"), pool: "pool1",
                                 stateDirectory: directory + "/state", runtimeDirectory: directory + "/run")
+        // Unsigned test packages: signatures are PackageTrust's and SignaturePolicyTests' concern.
+        config.signaturePolicy = .optional
         config.logonTimeoutSeconds = 5
         let settings = AgentSettings(config: config, configPath: directory + "/appattach.toml")
         let logger = Logger(label: "appattachd-test") { _ in SwiftLogNoOpLogHandler() }

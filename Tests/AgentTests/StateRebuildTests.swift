@@ -28,6 +28,8 @@ final class StartupScene {
         chmod(dir, 0o755)
         var config = HostConfig(share: .init(path: dir + "/share"), pool: "pool1",
                                 stateDirectory: dir + "/state", runtimeDirectory: dir + "/run")
+        // Unsigned test packages: signatures are PackageTrust's and SignaturePolicyTests' concern.
+        config.signaturePolicy = .optional
         config.keepEvents = 1_000
         settings = AgentSettings(config: config, configPath: dir + "/appattach.toml")
         do {

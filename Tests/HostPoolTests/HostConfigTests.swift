@@ -18,6 +18,7 @@ struct HostConfigTests {
         #expect(config.keepEventsDays == 30)
         #expect(config.keepEvents == 100_000)
         #expect(config.logLevel == .info)
+        #expect(config.signaturePolicy == .required && config.trustedPublishers == "/etc/appattach/trusted-publishers")
         #expect(config.hostPoolPath == "/mnt/appattach/hostpools/pool1.toml")
     }
 
@@ -30,6 +31,7 @@ struct HostConfigTests {
         #expect(config.removedAccountRetentionDays == HostConfig.defaultRemovedAccountRetentionDays)
         #expect(config.keepEventsDays == 30 && config.keepEvents == 100_000)
         #expect(config.logLevel == .info)
+        #expect(config.signaturePolicy == .required && config.trustedPublishers == "system", "signatures required, as AVD")
     }
 
     @Test("every value can be set")
@@ -39,6 +41,8 @@ struct HostConfigTests {
             state_directory = "/srv/state"
             runtime_directory = "/run/aa"
             log_level = "debug"
+            signature = "optional"
+            trusted_publishers = "/etc/appattach/publishers/"
             [share]
             path = "/mnt/s"
             mount = "smbnetfs"
@@ -59,6 +63,8 @@ struct HostConfigTests {
         expected.removedAccountRetentionDays = 0
         expected.keepEventsDays = 7
         expected.keepEvents = 5000
+        expected.signaturePolicy = .optional
+        expected.trustedPublishers = "/etc/appattach/publishers"
         #expect(config == expected)
     }
 
@@ -98,7 +104,7 @@ struct HostConfigTests {
         (base + "[registration]\nlogon_timeout = 5\n",
          "etc/a.toml:5: unknown key registration.logon_timeout (known keys: registration.logon_timeout_seconds)"),
         ("pool = \"p\"\nstate_dir = \"/x\"\n[share]\npath = \"/mnt/s\"\n",
-         "etc/a.toml:2: unknown key state_dir (known keys: deregistration, log_level, pool, registration, runtime_directory, share, state, state_directory)"),
+         "etc/a.toml:2: unknown key state_dir (known keys: deregistration, log_level, pool, registration, runtime_directory, share, signature, state, state_directory, trusted_publishers)"),
         (base + "[state]\nkeep_events_days = 0\n",
          "etc/a.toml:5: state.keep_events_days must be from 1 to 3650, not 0"),
         (base + "[state]\nkeep_events = 999\n",
@@ -107,6 +113,10 @@ struct HostConfigTests {
          "etc/a.toml:5: state.keep_events must be an integer, not a string"),
         (base + "[state]\nkeep_days = 5\n",
          "etc/a.toml:5: unknown key state.keep_days (known keys: state.keep_events, state.keep_events_days)"),
+        ("pool = \"p\"\nsignature = \"maybe\"\n[share]\npath = \"/mnt/s\"\n",
+         "etc/a.toml:2: signature must be \"required\" or \"optional\", not \"maybe\""),
+        ("pool = \"p\"\ntrusted_publishers = \"certs\"\n[share]\npath = \"/mnt/s\"\n",
+         "etc/a.toml:2: trusted_publishers must be an absolute path, not \"certs\""),
         ("pool = \"p\"\nshare = \"/mnt/s\"\n",
          "etc/a.toml:2: share must be a table, not a string"),
         ("pool = \"p\"\n[share]\npath = \"/mnt/s\"\npath = \"/mnt/t\"\n",

@@ -17,7 +17,7 @@ struct PackageAdmissionTests {
         private var asked: [String] = []
         var questions: [String] { lock.withLock { asked } }
         var check: PackageAdmission {
-            { [self] fullName, folder in
+            { [self] _, fullName, folder in
                 lock.withLock { asked.append(fullName) }
                 #expect(FileManager.default.fileExists(atPath: folder + "/AppxManifest.xml"), "the folder inside the image: \(folder)")
                 return fullName.hasPrefix("Demo.Two") ? "its manifest is package Demo.Other" : nil
