@@ -127,7 +127,7 @@ let package = Package(
         // Starts an app in its scope and container; dynamically linked (libsystemd).
         .executableTarget(name: "appattach-launch", dependencies: ["Container", "AppData", "LinuxSystem", "Systemd"]),
         .executableTarget(name: "appattach-bench", dependencies: [
-            "MSIX", "DiskImage", "Expand", "Staging", "AppData", "LinuxSystem", "Container",
+            "MSIX", "DiskImage", "Expand", "Staging", "AppData", "LinuxSystem", "Container", "PackageTrust", "Agent", "HostPool",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -10,17 +10,18 @@ import Staging
 /// same image, as `MappingCache` remembers its mapping. The verdicts live in the runtime
 /// directory (`signatures/<image-id>.json`, root-only), so they go at reboot, and they are
 /// kept only for the policy and trust anchors they were made under.
-final class SignatureVerdicts: @unchecked Sendable {
-    let policy: HostConfig.SignaturePolicy
-    let trustedPublishers: String
+public final class SignatureVerdicts: @unchecked Sendable {
+    public let policy: HostConfig.SignaturePolicy
+    public let trustedPublishers: String
     let directory: String
     private let lock = NSLock()
     private var loadedAnchors: Result<TrustAnchors, TrustError>?
+    private var cachedKey: String?
 
     /// The trust anchors, or why they could not be read (every package is then refused where
     /// signatures are required). Read at first need: a host where they are optional never
     /// parses the CA store.
-    var anchors: Result<TrustAnchors, TrustError> {
+    public var anchors: Result<TrustAnchors, TrustError> {
         lock.withLock {
             if let loadedAnchors { return loadedAnchors }
             let spec = trustedPublishers
@@ -33,7 +34,10 @@ final class SignatureVerdicts: @unchecked Sendable {
     /// What the verdicts depend on besides the image: the policy and, where signatures are
     /// required, the anchors.
     private var key: String {
-        policy == .optional ? policy.rawValue : policy.rawValue + ":" + ((try? anchors.get().fingerprint) ?? "no anchors")
+        if let cachedKey = lock.withLock({ cachedKey }) { return cachedKey }
+        let key = policy == .optional ? policy.rawValue : policy.rawValue + ":" + ((try? anchors.get().fingerprint) ?? "no anchors")
+        lock.withLock { cachedKey = key }
+        return key
     }
     private var verdicts: [String: Verdicts] = [:]
 
@@ -44,7 +48,7 @@ final class SignatureVerdicts: @unchecked Sendable {
         var packages: [String: String?]
     }
 
-    init(policy: HostConfig.SignaturePolicy, trustedPublishers: String, paths: StagingPaths) {
+    public init(policy: HostConfig.SignaturePolicy, trustedPublishers: String, paths: StagingPaths) {
         self.policy = policy
         self.trustedPublishers = trustedPublishers
         directory = paths.runtime + "/signatures"
@@ -52,7 +56,7 @@ final class SignatureVerdicts: @unchecked Sendable {
 
     /// Why the package in `folder` (image `imageID`, manifest Publisher `publisher`) may not be
     /// exposed on this host's signature policy, or nil.
-    func refusal(imageID: String, fullName: String, folder: String, publisher: String) -> String? {
+    public func refusal(imageID: String, fullName: String, folder: String, publisher: String) -> String? {
         if let known = remembered(imageID, fullName) { return known }
         let verdict = check(folder: folder, publisher: publisher)
         remember(imageID, fullName, verdict)
