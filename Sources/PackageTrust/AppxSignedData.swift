@@ -88,7 +88,7 @@ struct AppxSignedData {
         return (indirect.contentsOctets, Array(blob))
     }
 
-    private static func signerInfo(_ node: ASN1Node) throws(TrustError) -> SignerInfo {
+    static func signerInfo(_ node: ASN1Node) throws(TrustError) -> SignerInfo {
         let fields = node.children
         guard node.identifier == .sequence, fields.count >= 5, fields[0].identifier == .integer,
               fields[1].identifier == .sequence, fields[1].children.count == 2,
@@ -135,7 +135,7 @@ struct AppxSignedData {
         return map
     }
 
-    private static func malformed(_ what: String) -> TrustError {
+    static func malformed(_ what: String) -> TrustError {
         TrustError(.malformed, "AppxSignature.p7x \(what)")
     }
 }

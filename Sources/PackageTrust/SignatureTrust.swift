@@ -12,6 +12,8 @@ public struct TrustedSigner: Sendable, Equatable, Codable {
     public var chain: [String]
     /// When the chain was checked for validity: the signature's timestamp, or the check's time.
     public var validatedAt: Date
+    /// The time-stamping authority whose timestamp set `validatedAt`, when there is one.
+    public var timestampedBy: String?
 }
 
 /// Checks an MSIX package's signature as a host that trusts `anchors` must before it runs
@@ -70,13 +72,21 @@ public struct SignatureTrust: Sendable {
             throw TrustError(.badSignature, "the signature does not verify with the signer's certificate: the signed attributes were changed, or it was made with another key")
         }
         let subject = (try? PublisherName.string(certificate.subject)) ?? "\(certificate.subject)"
-        let time = validationTime ?? Date()
+        // A timestamp from a trusted authority says when the signature was made: the signer's
+        // certificate is judged at that time (it may have expired since).
+        var time = validationTime ?? Date()
+        var authority: String?
+        if let token = try TimestampToken.read(on: signer) {
+            try await Self.checkAuthority(token, anchors: anchors)
+            time = token.time
+            authority = (try? PublisherName.string(token.signer.subject)) ?? "\(token.signer.subject)"
+        }
         let chain = try await Self.chain(certificate, intermediates: signed.certificates, anchors: anchors, at: time, subject: subject)
         guard subject == publisher else {
             throw TrustError(.publisherMismatch, "the manifest's Publisher \"\(publisher)\" is not the signer's subject \"\(subject)\" (they must be equal, case and spaces included)")
         }
         return TrustedSigner(subject: subject, chain: chain.map { (try? PublisherName.string($0.subject)) ?? "\($0.subject)" },
-                             validatedAt: time)
+                             validatedAt: time, timestampedBy: authority)
     }
 
     /// The APPX blob's records, by tag, as lower-case hex (as `PackageSignature` reads them).
@@ -127,6 +137,20 @@ public struct SignatureTrust: Sendable {
         case (SignatureOID.ecdsaWithSHA512, _), (SignatureOID.ecPublicKey, SignatureOID.sha512): return .ecdsaWithSHA512
         default:
             throw TrustError(.malformed, "AppxSignature.p7x uses signature algorithm \(signer.signatureAlgorithm) with \(signer.digestAlgorithm), which is not RSA or ECDSA with SHA-2")
+        }
+    }
+
+    /// The time-stamping authority's chain to one of `anchors`, valid at the time it stamped,
+    /// for time stamping.
+    static func checkAuthority(_ token: TimestampToken, anchors: TrustAnchors) async throws(TrustError) {
+        var verifier = Verifier(rootCertificates: CertificateStore(anchors.certificates)) {
+            RFC5280Policy(fixedExpiryValidationTime: token.time)
+            TimeStampingPolicy()
+        }
+        if case .couldNotValidate(let failures) = await verifier.validate(leaf: token.signer, intermediates: CertificateStore(token.certificates)) {
+            let reasons = Set(failures.map { $0.policyFailureReason.description }).sorted()
+            let name = (try? PublisherName.string(token.signer.subject)) ?? "\(token.signer.subject)"
+            throw TrustError(.untrusted, "the signature's timestamp is by \"\(name)\", which is not trusted: \(reasons.isEmpty ? "no chain to a certificate in \(anchors.source)" : reasons.joined(separator: "; "))")
         }
     }
 

@@ -82,6 +82,29 @@ struct SignatureTrustTests {
         #expect(try !ca.osslsigncodeVerifies(ca.dir + "/server-certificate.msix"))
     }
 
+    @Test("timestamped by a trusted authority: a signer that has expired since is judged at the timestamp; by an untrusted one: refused (osslsigncode agrees on the first)")
+    func timestamped() async throws {
+        let ca = try TestCA()
+        let other = try TestCA(name: "someone else's root")
+        let signer = try ca.issue("leaf", subject: "/CN=awesomepublisher", days: 30)
+        let later = Date().addingTimeInterval(400 * 86_400)
+        let stamped = ca.dir + "/stamped.msix"
+        try ca.sign(Self.fixture, with: signer, timestampedBy: try ca.issueTimeStampingAuthority("tsa"), to: stamped)
+        #expect(try TestEnvironment.run(["osslsigncode", "verify", "-CAfile", ca.anchors + "/root.pem", "-TSA-CAfile", ca.anchors + "/root.pem",
+                                         "-ignore-crl", "-in", stamped]).status == 0)
+        let trusted = try await check(stamped, anchors: ca.anchors, at: later).get()
+        #expect(trusted.timestampedBy == "CN=appattach test root TSA")
+        #expect(abs(trusted.validatedAt.timeIntervalSinceNow) < 600, "judged at the timestamp, not at \(later): \(trusted.validatedAt)")
+
+        let foreign = ca.dir + "/foreign-stamp.msix"
+        try ca.sign(Self.fixture, with: signer, timestampedBy: try other.issueTimeStampingAuthority("tsa"), to: foreign)
+        switch try await check(foreign, anchors: ca.anchors, at: later) {
+        case .success(let signer): Issue.record("trusted through an untrusted authority: \(signer)")
+        case .failure(let error):
+            #expect(error.kind == .untrusted && error.message.contains("timestamp is by \"CN=someone else's root TSA\""), "\(error)")
+        }
+    }
+
     @Test("a changed signature or signed attributes: the signature does not verify; a changed digest blob: messageDigest mismatch")
     func tamperedSignature() async throws {
         let ca = try TestCA()

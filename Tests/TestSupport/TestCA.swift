@@ -38,6 +38,19 @@ public final class TestCA {
         try Self.sh(["osslsigncode", "sign", "-certs", signer.certificate, "-key", signer.key, "-in", package, "-out", output])
     }
 
+    /// `package` signed by `signer` and timestamped by the time-stamping authority `tsa` (its
+    /// certificate and key; osslsigncode's offline authority), written to `output`.
+    public func sign(_ package: String, with signer: (certificate: String, key: String),
+                     timestampedBy tsa: (certificate: String, key: String), to output: String) throws {
+        try Self.sh(["osslsigncode", "sign", "-certs", signer.certificate, "-key", signer.key,
+                     "-TSA-certs", tsa.certificate, "-TSA-key", tsa.key, "-in", package, "-out", output])
+    }
+
+    /// A time-stamping authority's certificate (extended key usage timeStamping, critical).
+    public func issueTimeStampingAuthority(_ label: String) throws -> (certificate: String, key: String) {
+        try issue(label, subject: "/CN=\(name) TSA", extensions: ["keyUsage=critical,digitalSignature", "extendedKeyUsage=critical,timeStamping"])
+    }
+
     /// What osslsigncode says of `package` with this CA as the only trusted root.
     public func osslsigncodeVerifies(_ package: String) throws -> Bool {
         try TestEnvironment.run(["osslsigncode", "verify", "-CAfile", anchors + "/root.pem", "-ignore-crl", "-in", package]).status == 0
