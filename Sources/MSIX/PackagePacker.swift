@@ -16,16 +16,18 @@ public struct PackResult: Sendable, Equatable {
 /// SHA-256 of every 64 KiB block, local header sizes and compressed block sizes, content types.
 ///
 /// Files keep their Unix permission bits. Each file is deflated unless that saves less than
-/// 2% (already-compressed data is stored). AppxBlockMap.xml, [Content_Types].xml and
-/// AppxSignature.p7x found in the directory are not packed: the first two are regenerated and
-/// a signature would no longer match. The package appears at `output` only when complete.
+/// 2% (already-compressed data is stored). AppxBlockMap.xml, [Content_Types].xml,
+/// AppxSignature.p7x and AppxMetadata/CodeIntegrity.cat found in the directory are not packed:
+/// the first two are regenerated, and a signature or catalog would no longer match (a catalog
+/// without the signature that covers it makes an invalid package). The package appears at
+/// `output` only when complete.
 public enum PackagePacker {
     /// Packs `directory` into `output`. Errors name the directory, the output or the option at fault.
     @discardableResult
     public static func pack(directory: String, output: String, options: PackOptions) throws(MSIXError) -> PackResult {
         let scan = try DirectoryScan(root: directory)
         let generated: Set<String> = [MSIXPackage.blockMapName, MSIXPackage.contentTypesName, MSIXPackage.signatureName,
-                                      MSIXPackage.manifestName]
+                                      MSIXPackage.manifestName, MSIXPackage.codeIntegrityName]
         let payload = scan.files.filter { !generated.contains($0.path) }
         for file in payload { try PartName.validate(file.path, rawName: file.path) }
         try PartName.checkCollisions(payload.map(\.path) + [MSIXPackage.manifestName])

@@ -87,6 +87,35 @@ import ZipArchive
         _ = try package.verify()
     }
 
+    /// A code integrity catalog without the signature that covers it (the MSIX SDK's
+    /// `UnsignedZip64WithCI-APPX_E_MISSING_REQUIRED_FILE`): refused at open; and `pack` never
+    /// copies a catalog from the directory into a package.
+    @Test func catalogWithoutSignature() throws {
+        let work = TestEnvironment.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let app = try Self.makeApp(in: work)
+        try FileManager.default.createDirectory(atPath: app + "/AppxMetadata", withIntermediateDirectories: true)
+        try "catalog".write(toFile: app + "/AppxMetadata/CodeIntegrity.cat", atomically: true, encoding: .utf8)
+        let source = try MSIXPackage.open(Fixture.path("TestLinux.msix"))
+        let manifestPath = work + "/AppxManifest.xml"
+        try Data(try source.zip.contents(of: source.part("AppxManifest.xml")!.entry)).write(to: URL(fileURLWithPath: manifestPath))
+        try PackagePacker.pack(directory: app, output: work + "/packed.msix", options: PackOptions(manifestPath: manifestPath))
+        let packed = try MSIXPackage.open(work + "/packed.msix")
+        #expect(packed.part(MSIXPackage.codeIntegrityName) == nil)
+
+        // The same parts with the catalog added by hand.
+        let writer = try ZipWriter(path: work + "/catalog.msix")
+        for part in packed.parts { try writer.add(name: part.entry.name, bytes: try packed.zip.contents(of: part.entry)) }
+        try writer.add(name: MSIXPackage.codeIntegrityName, bytes: Array("catalog".utf8))
+        try writer.finish()
+        #expect {
+            _ = try MSIXPackage.open(work + "/catalog.msix")
+        } throws: { error in
+            guard let error = error as? MSIXError else { return false }
+            return error.kind == .missingFootprint && error.message.contains("CodeIntegrity.cat but no AppxSignature.p7x")
+        }
+    }
+
     @Test func packingRefusesBadInputAndLeavesNoOutput() throws {
         let work = TestEnvironment.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: work) }
