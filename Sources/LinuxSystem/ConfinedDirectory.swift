@@ -102,18 +102,10 @@ public class ConfinedDirectory {
     /// The contents of the regular file at `path`, or nil when there is none (missing, a
     /// symbolic link, a directory, or larger than `limit`).
     public func readRegularFile(_ path: String, limit: Int = 1 << 20) throws(SystemCallError) -> [UInt8]? {
-        let (parent, name) = try split(path)
-        guard let dir = try directory(parent, create: false) else { return nil }
-        let fd = appattach_openat2(dir, name, UInt64(O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), 0, Self.resolve)
-        if fd < 0 {
-            if [ENOENT, ELOOP, ENOTDIR, ENXIO, EISDIR].contains(errno) { return nil }
-            throw Self.openError("open", display(path))
-        }
+        guard let (fd, size) = try openRegular(path) else { return nil }
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw SystemCallError("stat", display(path)) }
-        guard st.st_mode & S_IFMT == S_IFREG, Int(st.st_size) <= limit else { return nil }
-        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+        guard size <= limit else { return nil }
+        var bytes = [UInt8](repeating: 0, count: size)
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
@@ -127,6 +119,13 @@ public class ConfinedDirectory {
     /// The regular file at `path` opened for reading, or nil when there is none (missing, a
     /// symbolic link, a directory, a FIFO or a device): for files too large to read whole.
     public func openRegularFile(_ path: String) throws(SystemCallError) -> OpenFile? {
+        guard let (fd, _) = try openRegular(path) else { return nil }
+        return OpenFile(adopting: fd, path: display(path))
+    }
+
+    /// The descriptor and size of the regular file at `path`, opened without following a link
+    /// or blocking on a FIFO; nil when there is none. The caller closes the descriptor.
+    private func openRegular(_ path: String) throws(SystemCallError) -> (Int32, Int)? {
         let (parent, name) = try split(path)
         guard let dir = try directory(parent, create: false) else { return nil }
         let fd = appattach_openat2(dir, name, UInt64(O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), 0, Self.resolve)
@@ -137,7 +136,7 @@ public class ConfinedDirectory {
         var st = stat()
         guard fstat(fd, &st) == 0 else { let error = SystemCallError("stat", display(path)); close(fd); throw error }
         guard st.st_mode & S_IFMT == S_IFREG else { close(fd); return nil }
-        return OpenFile(adopting: fd, path: display(path))
+        return (fd, Int(st.st_size))
     }
 
     /// A regular file read whole, with what its new version keeps: see `readWholeFile`.
