@@ -48,14 +48,17 @@ final class AppDataScene {
         return Self.mounts(below: root).map { "\($0): \(failures[$0] ?? "still mounted")" }
     }
 
-    /// Mount points below `directory`, in the order of the mount table.
+    /// Mount points below `directory`, in the order of the mount table. The table is read with
+    /// the product's own parser (octal escapes decoded), and again when a read fails: an empty
+    /// answer from a failed read once let a leftover mount pass for none.
     static func mounts(below directory: String) -> [String] {
-        let lines = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").split(separator: "\n")
-        return lines.compactMap { line in
-            let fields = line.split(separator: " ")
-            guard fields.count > 4, fields[4].hasPrefix(directory + "/") else { return nil }
-            return String(fields[4])
+        for _ in 0..<5 {
+            if let table = try? MountTable.read() {
+                return table.map(\.mountPoint).filter { $0.hasPrefix(directory + "/") }
+            }
+            usleep(50_000)
         }
+        return ["(the mount table could not be read)"]
     }
 
     func user() throws -> TestUser { try TestUser(base: root) }
