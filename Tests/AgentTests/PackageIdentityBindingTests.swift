@@ -62,7 +62,7 @@ struct PackageIdentityBindingTests {
 
             let log = CapturedLog()
             let core = try AgentCore.open(settings: scene.settings, logger: log.logger).core
-            try await TestEnvironment.onOwnThread { core.refreshHostPool() }
+            _ = try await TestEnvironment.onOwnThread { core.refreshHostPool() }
 
             // Only the honest package is staged; the others are not even mounted.
             #expect(Set(core.stager.packages.keys) == [Self.fullName("Plain.App")])

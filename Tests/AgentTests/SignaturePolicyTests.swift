@@ -81,7 +81,7 @@ struct SignaturePolicyTests {
         let log = CapturedLog()
         let core = try AgentCore.open(settings: settings, logger: log.logger).core
         // Staging checks signatures (hashing, a chain): blocking work, kept off the shared pool.
-        try await TestEnvironment.onOwnThread { core.refreshHostPool() }
+        _ = try await TestEnvironment.onOwnThread { core.refreshHostPool() }
         #expect(Set(core.stager.packages.keys) == [Self.fullName("Signed.Hello")])
         let refused = Dictionary(uniqueKeysWithValues: (core.status(for: 0).refusedPackages ?? []).map { ($0.fullName, $0.reason) })
         #expect(refused[StartupScene.fullName]?.contains("not signed, and this host requires signed packages") == true, "\(refused)")
@@ -97,7 +97,7 @@ struct SignaturePolicyTests {
         #expect(verdicts.count == 3, "\(verdicts)")
         let restarted = try AgentCore.open(settings: settings, logger: CapturedLog().logger).core
         let started = ContinuousClock.now
-        try await TestEnvironment.onOwnThread { restarted.refreshHostPool() }
+        _ = try await TestEnvironment.onOwnThread { restarted.refreshHostPool() }
         print("restart with the verdicts remembered: \(ContinuousClock.now - started)")
         #expect(Set(restarted.stager.packages.keys) == [Self.fullName("Signed.Hello")])
     }
@@ -108,7 +108,7 @@ struct SignaturePolicyTests {
         let ca = try await TestEnvironment.onOwnThread { try TestCA() }
         try await TestEnvironment.onOwnThread { try Self.images(scene, ca) }
         let core = try AgentCore.open(settings: Self.settings(scene, .optional, ca), logger: CapturedLog().logger).core
-        try await TestEnvironment.onOwnThread { core.refreshHostPool() }
+        _ = try await TestEnvironment.onOwnThread { core.refreshHostPool() }
         #expect(Set(core.stager.packages.keys) == [StartupScene.fullName, Self.fullName("Signed.Hello")])
         #expect((core.status(for: 0).refusedPackages ?? []).map(\.fullName) == [Self.fullName("Signed.Other")])
     }
