@@ -7,5 +7,5 @@ struct AppAttachBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "appattach-bench",
         abstract: "Benchmarks of appattach against baseline tools.",
-        subcommands: [ExpandBenchmark.self, StageBenchmark.self, SignatureBenchmark.self, AppDataBenchmark.self, LaunchBenchmark.self, FloodCommand.self])
+        subcommands: [ExpandBenchmark.self, StageBenchmark.self, SignatureBenchmark.self, AppDataBenchmark.self, LayersBenchmark.self, LaunchBenchmark.self, FloodCommand.self])
 }

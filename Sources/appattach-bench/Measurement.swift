@@ -29,6 +29,7 @@ struct Samples {
     }
 
     var p50: Double { percentile(50) }
+    var count: Int { values.count }
     var p95: Double { percentile(95) }
     var maximum: Double { values.max() ?? .nan }
     var total: Double { values.reduce(0, +) }
