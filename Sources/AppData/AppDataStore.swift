@@ -51,11 +51,14 @@ public struct AppDataStore: Sendable {
         /// `kept` (relative to the home; `copied` says what went there), then a new layer was
         /// made and `restored` from the profile copy.
         case replaced(kept: String, copied: TreeCopy.Report, restored: TreeCopy.Report?)
+        /// No layer was made: there was none, and no saved data to restore into one (no
+        /// profile copy, or an empty one). The first launch makes it (`prepareLayers` only).
+        case nothingToRestore
 
         /// What came from the profile copy into a new layer; nil for an existing layer or none.
         public var restored: TreeCopy.Report? {
             switch self {
-            case .existing: nil
+            case .existing, .nothingToRestore: nil
             case .made(let restored), .replaced(_, _, let restored): restored
             }
         }
@@ -138,7 +141,9 @@ public struct AppDataStore: Sendable {
     /// `prepareLayer` for several packages of one user in one visit of the worker (a regular
     /// registration prepares all of the user's packages at sign-in). Each package succeeds or
     /// fails on its own; the results come in the order of `packageFamilyNames`, each with the
-    /// time its own layer took.
+    /// time its own layer took. A package with no layer and no saved data gets none
+    /// (`.nothingToRestore`): an empty layer made now would be the one its first launch makes,
+    /// at the cost of ten directories and a sync in the sign-in.
     public func prepareLayers(for user: UserAccount, packageFamilyNames: [String]) async
         -> [(packageFamilyName: String, result: Result<Preparation, AppDataError>, duration: Duration)] {
         guard !packageFamilyNames.isEmpty else { return [] }
@@ -160,26 +165,65 @@ public struct AppDataStore: Sendable {
         let interruption = interruption
         do {
             return try await files.perform(as: user, deadline: deadline) { home in
-                planned.map { family, layout, inUse in
-                    let started = ContinuousClock.now
-                    switch layout {
-                    case .failure(let error):
-                        return (family, .failure(error), .zero)
-                    case .success(let layout):
-                        do {
-                            let preparation = try LayerWork(layout: layout, home: home, interruption: interruption).prepare(inUse: inUse)
-                            return (family, .success(preparation), ContinuousClock.now - started)
-                        } catch {
-                            return (family, .failure(AppDataError("cannot prepare the app data of \(family) for \(user.name): \(error)")),
-                                    ContinuousClock.now - started)
-                        }
-                    }
-                }
+                Self.prepareAll(planned, home: home, user: user, interruption: interruption)
             }
         } catch {
             let failure = AppDataError("cannot prepare the app data for \(user.name): \(error)", cause: error)
             return packageFamilyNames.map { ($0, .failure(failure), .zero) }
         }
+    }
+
+    /// The worker's part of `prepareLayers`: every layer made, then one `syncfs` for all those
+    /// restored from profile copies (one sync of the file system covers them all; one per layer
+    /// cost most of a regular registration), then each renamed into place. A layer's duration
+    /// includes the shared sync.
+    private static func prepareAll(_ planned: [(String, Result<AppDataLayout, AppDataError>, Bool)], home: UserHome,
+                                   user: UserAccount, interruption: Interruption?)
+        -> [(packageFamilyName: String, result: Result<Preparation, AppDataError>, duration: Duration)] {
+        typealias Item = (packageFamilyName: String, result: Result<Preparation, AppDataError>, duration: Duration)
+        func failed(_ family: String, _ error: any Error) -> Result<Preparation, AppDataError> {
+            .failure(AppDataError("cannot prepare the app data of \(family) for \(user.name): \(error)"))
+        }
+        var items: [Item] = []
+        var pending: [(index: Int, work: LayerWork, mine: OpenDirectory, needsSync: Bool)] = []
+        for (family, layout, inUse) in planned {
+            let started = ContinuousClock.now
+            switch layout {
+            case .failure(let error):
+                items.append((family, .failure(error), .zero))
+            case .success(let layout):
+                let work = LayerWork(layout: layout, home: home, interruption: interruption)
+                do {
+                    switch try work.prepareDeferred(inUse: inUse, onlyWithData: true) {
+                    case .done(let preparation):
+                        items.append((family, .success(preparation), ContinuousClock.now - started))
+                    case .pending(let preparation, let mine, let needsSync):
+                        pending.append((items.count, work, mine, needsSync))
+                        items.append((family, .success(preparation), ContinuousClock.now - started))
+                    }
+                } catch {
+                    items.append((family, failed(family, error), ContinuousClock.now - started))
+                }
+            }
+        }
+        let syncStarted = ContinuousClock.now
+        var syncFailure: SystemCallError?
+        if let first = pending.first(where: \.needsSync) {
+            do throws(SystemCallError) { try first.mine.syncFileSystem() } catch { syncFailure = error }
+        }
+        for item in pending {
+            let family = items[item.index].packageFamilyName
+            let finishStarted = ContinuousClock.now
+            do throws(SystemCallError) {
+                if item.needsSync, let syncFailure { throw syncFailure }
+                try item.work.finish(in: item.mine)
+            } catch {
+                items[item.index].result = failed(family, error)
+            }
+            let shared = item.needsSync ? finishStarted - syncStarted : .zero
+            items[item.index].duration += shared + (ContinuousClock.now - finishStarted)
+        }
+        return items
     }
 
     /// Pushes `user`'s layer for `packageFamilyName` into the profile copy

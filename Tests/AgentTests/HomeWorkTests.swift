@@ -215,6 +215,8 @@ struct HomeWorkTests {
         defer { agent.tearDown() }
         agent.start()
 
+        // Gus has saved data (a directory), so his sign-in makes the layer and restores it.
+        try gus.shell("mkdir -p '\(gus.home)/.local/share/appattach/\(agent.family)/config/saved'")
         let (gusReply, _) = await agent.call(.register, RegisterParameters(user: gus.account.name, wait: true), reply: UserRegistrationReply.self)
         #expect(try gusReply.get().done)
         // The layer's config area, filled as Gus would: 200 directories of 1,000 empty files.

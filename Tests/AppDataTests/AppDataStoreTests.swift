@@ -204,8 +204,33 @@ final class AppDataStoreTests {
         #expect(restored.files == 1)
         #expect(try String(contentsOfFile: layer(alice) + "/config/upper/v", encoding: .utf8) == "kept\n")
         if case .success = results[1].result { Issue.record("a path as a family name was accepted") }
-        #expect((try? results[2].result.get()) == .made(restored: nil))
+        // Nothing saved for the other package: no layer now, its first launch makes one.
+        #expect((try? results[2].result.get()) == .nothingToRestore)
+        #expect(lstatus("\(root)/users/\(alice.account.uid)/\(other)") == nil)
+        #expect(try store.prepareLayer(for: alice.account, packageFamilyName: other) == .made(restored: nil))
         #expect(lstatus("\(root)/users/\(alice.account.uid)/\(other)/cache/work")?.st_uid == alice.account.uid)
+    }
+
+    @Test("a sign-in makes no layer for a package with nothing saved: no profile copy, or an empty one; anything in one is restored")
+    func layersOnlyWithSavedData() async throws {
+        let alice = try user()
+        defer { alice.remove() }
+        // An empty layer pushed leaves an empty profile copy: nothing to restore from it.
+        _ = try store.prepareLayer(for: alice.account, packageFamilyName: pfn)
+        _ = try store.push(for: alice.account, packageFamilyName: pfn)
+        #expect(lstatus(profile(alice) + "/config").map { $0.st_mode & S_IFMT == S_IFDIR } == true)
+        let empty = await store.prepareLayers(for: alice.account, packageFamilyNames: [pfn])
+        #expect((try? empty.first?.result.get()) == .nothingToRestore)
+        #expect(lstatus(layer(alice)) == nil)
+        // Saved data of any kind, even an empty directory or a link, is restored at sign-in.
+        for saved in ["mkdir -p '\(profile(alice))/state/empty'", "ln -s nowhere '\(profile(alice))/data/link'"] {
+            try alice.shell(saved)
+            let results = await store.prepareLayers(for: alice.account, packageFamilyNames: [pfn])
+            guard case .success(.made(let restored?))? = results.first?.result else { Issue.record("\(saved): \(results)"); return }
+            #expect(restored.files + restored.otherEntries >= 1, "\(saved): \(restored)")
+            #expect(lstatus(layer(alice) + "/config/work") != nil)
+            _ = try store.push(for: alice.account, packageFamilyName: pfn)
+        }
     }
 
     @Test("another user can neither list nor read a user's layer or profile copy")
