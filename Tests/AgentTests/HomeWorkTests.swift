@@ -106,6 +106,8 @@ struct HomeWorkTests {
         let agent = try LoopedAgent(directory: directory, users: [carol, dave])
         defer { agent.tearDown() }
         agent.start()
+        // Timed from a loop that serves: in a full parallel run its task may wait for a thread.
+        _ = try await agent.status()
         async let forCarol = agent.call(.register, RegisterParameters(user: carol.account.name, wait: true), reply: UserRegistrationReply.self)
         async let forDave = agent.call(.register, RegisterParameters(user: dave.account.name, wait: true), reply: UserRegistrationReply.self)
         let ((carolReply, carolTook), (daveReply, daveTook)) = await (forCarol, forDave)
