@@ -50,6 +50,7 @@ public struct Agent: Sendable {
         core.stager.afterBatch = { notifier.watchdog() }
         core.refreshHostPool()
         core.stager.afterBatch = nil
+        core.publishDesktopData()
 
         // From here the core queues its commands on the loop; no user's home is touched before
         // READY (users signed in already and leftovers are loop commands after it).

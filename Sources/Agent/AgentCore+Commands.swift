@@ -18,9 +18,11 @@ extension AgentCore {
         case .deregisterLeftovers: timers = await deregisterLeftovers()
         default:
             runHousekeeping(command, status: status)
+            publishDesktopData()
             return []
         }
         status.publish(statusLine)
+        publishDesktopData()
         return timers
     }
 

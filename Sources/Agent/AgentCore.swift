@@ -52,6 +52,10 @@ final class AgentCore {
     var unresponsiveHomes: [UInt32: UnresponsiveHome] = [:]
     /// Set when SIGTERM arrived: requests are refused from then on.
     var stopping = false
+    /// Publishes the staged packages' icons and file types for desktops, off the loop.
+    let desktopData: DesktopDataPublisher
+    /// `stager.packagesChanged` when the desktop data was last handed over.
+    var desktopDataPublished = -1
 
     init(settings: AgentSettings, database: StateDatabase, logger: Logger) {
         self.settings = settings
@@ -63,6 +67,15 @@ final class AgentCore {
         removedAccounts = RemovedAccounts(usersDirectory: settings.appDataUsersDirectory)
         stager = PackageStager(settings: settings, database: database, journal: journal)
         hostPool = HostPoolSource(share: settings.config.share.path, pool: settings.config.pool)
+        desktopData = DesktopDataPublisher(SharedDesktopData(directory: settings.desktopDataDirectory), logger: logger)
+    }
+
+    /// Hands the staged packages' desktop data to its publisher when they changed since the
+    /// last time (a counter compared, nothing more, when they did not).
+    func publishDesktopData() {
+        guard stager.packagesChanged != desktopDataPublished else { return }
+        desktopDataPublished = stager.packagesChanged
+        desktopData.request(DesktopDataPublisher.newestPerFamily(stager.packages.values))
     }
 
     var logger: Logger { journal.logger }

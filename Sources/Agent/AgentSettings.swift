@@ -70,6 +70,9 @@ public struct AgentSettings: Sendable {
     public func integrationDirectory(_ fullName: String) -> String {
         config.runtimeDirectory + "/integration/" + fullName
     }
+    /// The staged packages' icons and file types for desktops, `<runtime>/share`
+    /// (`/run/appattach/share`, on every session's `XDG_DATA_DIRS`; see `SharedDesktopData`).
+    public var desktopDataDirectory: String { config.runtimeDirectory + "/share" }
     /// Users' app data layers, `<state>/users` (`/var/lib/appattach/users`).
     public var appDataUsersDirectory: String { config.stateDirectory + "/users" }
     /// An image of the host pool, as this host sees it on the share.

@@ -29,7 +29,10 @@ final class PackageStager {
     /// Where the gates' user and group names are resolved (NSS; tests count the look-ups).
     var directory: any AccountDirectory
     /// Staged packages by PackageFullName.
-    private(set) var packages: [String: StagedPackageInfo] = [:]
+    private(set) var packages: [String: StagedPackageInfo] = [:] { didSet { packagesChanged &+= 1 } }
+    /// Counts changes of `packages`, so that what follows them (the shared desktop data) can
+    /// tell that it has to follow without comparing every package.
+    private(set) var packagesChanged = 0
     /// The PackageFullNames staged from each image file (canonical path), by PackageFamilyName:
     /// finding the package an entry provides is a look-up, however many packages its image
     /// holds (an image of thousands of packages named by as many entries).

@@ -13,6 +13,10 @@ struct MimeInfoXML {
 
     var definitions: [Definition] = []
 
+    /// The weight of every glob appattach defines: below the default 50 of the host's own
+    /// definitions (as Flatpak exports an app's), so that a package cannot take a pattern over.
+    static let globWeight = 5
+
     /// Adds `glob` to `type`, creating the definition on first use.
     mutating func add(type: String, glob: String, comment: String, parent: String?) {
         if let index = definitions.firstIndex(where: { $0.type == type }) {
@@ -29,7 +33,7 @@ struct MimeInfoXML {
             out += "  <mime-type type=\"\(Self.escape(definition.type))\">\n"
             out += "    <comment>\(Self.escape(definition.comment))</comment>\n"
             if let parent = definition.parent { out += "    <sub-class-of type=\"\(Self.escape(parent))\"/>\n" }
-            for glob in definition.globs { out += "    <glob pattern=\"\(Self.escape(glob))\"/>\n" }
+            for glob in definition.globs { out += "    <glob pattern=\"\(Self.escape(glob))\" weight=\"\(Self.globWeight)\"/>\n" }
             out += "  </mime-type>\n"
         }
         return out + "</mime-info>\n"

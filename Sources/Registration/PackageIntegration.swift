@@ -5,19 +5,19 @@ import MSIX
 /// The per-package half of registration, done once when a package is staged, as root, into a
 /// shared directory (such as `/run/appattach/integration/<PackageFullName>`): the apps' icons
 /// sorted into `icons/hicolor/<size>/apps/appattach-<PFN>-<AppId>.png|svg`, and the MIME XML
-/// for invented types in `mime/packages/appattach-<PFN>.xml`. Per-user registration then only
-/// writes a few small text files that point here, instead of copying icons into every home and
+/// for the types the host does not know in `mime/packages/appattach-<PFN>.xml`.
+/// `SharedDesktopData` publishes them where desktops read them; per-user registration then only
+/// writes a few small text files that name them, instead of copying icons into every home and
 /// running `update-mime-database` per user, which is what makes sign-ins slow elsewhere.
 ///
 /// All names carry the `appattach-<PFN>-` prefix, so several packages may share one directory.
 public enum PackageIntegration {
     /// Reads the manifest and logos of the package at `packageDir` (resolved beneath it: a
     /// package from a foreign image may hold symbolic links, which are not followed) and writes
-    /// the integration files into `sharedDir`. With `compileMimeDatabase`, runs
-    /// `update-mime-database` on `sharedDir/mime` with fsync off, for desktops whose
-    /// `XDG_DATA_DIRS` includes `sharedDir`.
-    public static func prepare(packageDir: String, into sharedDir: String, mimeTypes: MimeTypeMap = .system(),
-                               compileMimeDatabase: Bool = false) throws(RegistrationError) -> PreparedIntegration {
+    /// the integration files into `sharedDir`. `SharedDesktopData` publishes them where
+    /// desktops read them, and compiles the MIME definitions there.
+    public static func prepare(packageDir: String, into sharedDir: String,
+                               mimeTypes: MimeTypeMap = .system()) throws(RegistrationError) -> PreparedIntegration {
         do {
             let package = try ConfinedDirectory(path: packageDir)
             guard let manifestBytes = try package.readRegularFile(MSIXPackage.manifestName, limit: 8 << 20) else {
@@ -39,10 +39,6 @@ public enum PackageIntegration {
                 try shared.remove(xmlPath)
             } else {
                 try shared.writeFile(xmlPath, Array(xml.text.utf8))
-                if compileMimeDatabase, ExternalCommand.locate("update-mime-database") != nil {
-                    // fsync per generated file turns a sub-second run into tens of seconds.
-                    try ExternalCommand("env", ["PKGSYSTEM_ENABLE_FSYNC=0", "update-mime-database", sharedDir + "/mime"]).run()
-                }
             }
             try shared.writeFile(PreparedIntegration.recordName, prepared.encoded())
             return prepared
@@ -79,7 +75,7 @@ public enum PackageIntegration {
         return preferredPath
     }
 
-    /// Maps every file type of the package and defines the invented ones.
+    /// Maps every file type of the package and defines the types the host does not know.
     private static func mimeDefinitions(_ manifest: AppxManifest, mimeTypes: MimeTypeMap,
                                         prepared: inout PreparedIntegration) -> MimeInfoXML {
         var xml = MimeInfoXML()
@@ -88,11 +84,25 @@ public enum PackageIntegration {
                 for fileType in association.fileTypes {
                     let ext = MimeTypeMap.normalised(fileType.fileExtension)
                     let (type, invented) = mimeTypes.mimeType(forExtension: ext)
-                    prepared.mimeTypes[ext] = type
-                    guard invented else { continue }
+                    // The host knows the extension: its type, never shadowed (.csv stays text/csv).
+                    guard invented else {
+                        prepared.mimeTypes[ext] = type
+                        continue
+                    }
                     let comment = DisplayText.usable(association.displayName)
                         ?? "\(DisplayText.usable(manifest.properties.displayName) ?? manifest.identity.name) file (\(ext))"
-                    xml.add(type: type, glob: "*" + ext, comment: comment, parent: MimeInfoXML.validType(fileType.contentType))
+                    let declared = MimeInfoXML.validType(fileType.contentType)
+                    if let declared, !mimeTypes.knows(declared) {
+                        // The package's own type (application/vnd.contoso.sketch): defined as declared.
+                        prepared.mimeTypes[ext] = declared
+                        xml.add(type: declared, glob: "*" + ext, comment: comment, parent: nil)
+                    } else {
+                        // None, or one the host has for other files (text/plain): an invented
+                        // type of the host's as its parent, so that the package is not offered
+                        // for every text file.
+                        prepared.mimeTypes[ext] = type
+                        xml.add(type: type, glob: "*" + ext, comment: comment, parent: declared)
+                    }
                 }
             }
         }

@@ -22,6 +22,16 @@ public struct PreparedIntegration: Codable, Sendable, Equatable {
         self.mimeTypes = mimeTypes
     }
 
+    /// The icon theme name of the app's icon (`appattach-<PFN>-<AppId>`, the file's name
+    /// without its extension), for `Icon=`: the shared desktop data directory holds the file
+    /// in the hicolor layout (`SharedDesktopData`). Nil when the app has no icon.
+    public func iconName(_ appID: String) -> String? {
+        guard let path = icons[appID] else { return nil }
+        let file = path.split(separator: "/").last.map(String.init) ?? path
+        for suffix in [".png", ".svg"] where file.hasSuffix(suffix) { return String(file.dropLast(suffix.count)) }
+        return file
+    }
+
     /// The name of the record in the shared directory.
     public static let recordName = "integration.json"
 

@@ -135,6 +135,7 @@ final class LoopedAgent: @unchecked Sendable {
         let end = ContinuousClock.now + .seconds(60)
         while !finished.withLock({ $0 }) && ContinuousClock.now < end { try? await Task.sleep(for: .milliseconds(50)) }
         if !finished.withLock({ $0 }) { Issue.record("the loop did not stop within 60 s") }
+        while !core.desktopData.isIdle && ContinuousClock.now < end { try? await Task.sleep(for: .milliseconds(20)) }
         unmountStaged()
     }
 
@@ -148,6 +149,9 @@ final class LoopedAgent: @unchecked Sendable {
     }
 
     private func unmountStaged() {
+        // The shared desktop data is written below the directory too, off the loop (`stop`
+        // waited for it without blocking; a test that ended early waits here).
+        if !core.desktopData.waitUntilIdle() { Issue.record("the desktop data was still being published after 30 s") }
         for entry in ((try? MountTable.read()) ?? []).reversed() where entry.mountPoint.hasPrefix(directory + "/run/") {
             umount2(entry.mountPoint, 0)
         }

@@ -26,7 +26,7 @@ import TestSupport
         let xml = try String(contentsOfFile: fixture.sharedDir + "/mime/packages/appattach-\(pfn).xml", encoding: .utf8)
         for ext in ["centcoffee", "centcoffeemug", "centcoffeecup", "centddecup"] {
             #expect(xml.contains("<mime-type type=\"application/x-appattach-\(ext)\">"))
-            #expect(xml.contains("<glob pattern=\"*.\(ext)\"/>"))
+            #expect(xml.contains("<glob pattern=\"*.\(ext)\" weight=\"5\"/>"))
         }
         #expect(xml.contains("<sub-class-of type=\"text/plain\"/>"))
         #expect(!xml.contains("*.txt"), ".txt is the system's text/plain")
@@ -38,10 +38,10 @@ import TestSupport
     func updateMimeDatabaseAcceptsTheMimeXML() throws {
         let dir = TestEnvironment.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let again = try PackageIntegration.prepare(packageDir: fixture.packageDir, into: dir, compileMimeDatabase: true)
-        #expect(again.icons.count == fixture.integration.icons.count)
+        let outcome = SharedDesktopData(directory: dir).publish([fixture.integration])
+        #expect(outcome.problems.isEmpty && outcome.compiledMimeDatabase, "\(outcome)")
         let globs = try String(contentsOfFile: dir + "/mime/globs2", encoding: .utf8)
-        #expect(globs.contains(":application/x-appattach-centcoffee:*.centcoffee"))
+        #expect(globs.contains("5:application/x-appattach-centcoffee:*.centcoffee"))
     }
 
     @Test func recordRoundTripsAndPreparingTwiceWritesTheSame() throws {

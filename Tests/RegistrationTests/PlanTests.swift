@@ -27,10 +27,10 @@ import TestSupport
         #expect(entry.text == """
             [Desktop Entry]
             Type=Application
-            Version=1.5
+            Version=1.4
             Name=Centennial Coffee
             Comment=Centennial Test App
-            Icon=\(icon)
+            Icon=appattach-\(pfn)-CCoffee
             Exec=appattachctl launch \(pfn)!CCoffee %U
             Terminal=false
             MimeType=application/x-appattach-centcoffee;
@@ -38,7 +38,7 @@ import TestSupport
             X-AppAttach-Registration=delayed
 
             """)
-        // The icon named is the 256-pixel variant, byte for byte.
+        // The icon named is the 256-pixel variant, byte for byte (published by its theme name).
         let original = try Data(contentsOf: URL(fileURLWithPath: fixture.packageDir + "/Assets/AppList.targetsize-256.png"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: icon)) == original)
     }
