@@ -16,7 +16,8 @@ struct LaunchAppCommand: ParsableCommand {
             starts the app from /run/appattach/packages/<PackageFullName>/ through appattach-launch \
             (beside appattachctl, or $APPATTACH_LAUNCHER): in its own systemd user scope, in a user \
             and mount namespace where ~/.config, ~/.local/share, ~/.local/state and ~/.cache are \
-            overlays whose writes land in the package's layer.
+            overlays whose writes land in the package's layer. A local file:// URI among the \
+            arguments (what a desktop passes when it opens a file) reaches the app as its path.
             """)
 
     @Argument(help: ArgumentHelp("The app: PackageFamilyName!AppId.", valueName: "aumid"))
@@ -38,7 +39,7 @@ struct LaunchAppCommand: ParsableCommand {
         let request: LaunchRequest, launcher: String
         do {
             request = try LaunchRequest(appUserModelId: appUserModelId, packagePath: reply.packagePath,
-                                        executable: relative, arguments: arguments)
+                                        executable: relative, arguments: arguments.map(FileURI.localPath))
             // The launcher makes the scope and the container; it links libsystemd, which this
             // static program cannot.
             launcher = try LauncherLocation.find()
