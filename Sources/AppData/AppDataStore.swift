@@ -164,7 +164,9 @@ public struct AppDataStore: Sendable {
         let planned = layouts.map { family, layout in (family, layout, (try? layout.get()).map(isInUse) ?? false) }
         let interruption = interruption
         do {
-            return try await files.perform(as: user, deadline: deadline) { home in
+            // The registration's files were just written on a worker: its layers go ahead of
+            // the users who have not been served yet.
+            return try await files.perform(as: user, deadline: deadline, continuing: true) { home in
                 Self.prepareAll(planned, home: home, user: user, interruption: interruption)
             }
         } catch {

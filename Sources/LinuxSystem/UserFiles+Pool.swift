@@ -17,6 +17,8 @@ final class WorkerPool: @unchecked Sendable {
     private struct Job {
         let user: UserAccount
         let deadline: UserFiles.JobDeadline
+        /// Queued ahead of the jobs that had not started (see `UserFiles.perform`).
+        let ahead: Bool
         /// Runs the work as the user on the worker; returns how to hand its result over.
         let work: () -> () -> Void
         let fail: (any Error) -> Void
@@ -81,6 +83,13 @@ final class WorkerPool: @unchecked Sendable {
         watchLock.unlock()
     }
 
+    /// Jobs queued and not started.
+    var waitingCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.count
+    }
+
     var counts: UserFiles.ThreadCounts {
         condition.lock()
         defer { condition.unlock() }
@@ -100,8 +109,10 @@ final class WorkerPool: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Queues `job`; `ahead` puts it before the jobs waiting (after other jobs put ahead, so
+    /// that those keep their order).
     func enqueue<T>(_ user: UserAccount, _ deadline: UserFiles.JobDeadline?, _ job: @escaping (UserHome) throws -> T,
-                    _ finish: @escaping (Result<T, any Error>) -> Void) {
+                    ahead: Bool = false, _ finish: @escaping (Result<T, any Error>) -> Void) {
         condition.lock()
         if let broken {
             condition.unlock()
@@ -111,9 +122,14 @@ final class WorkerPool: @unchecked Sendable {
             condition.unlock()
             return finish(.failure(refusal))
         }
-        queue.append(Job(user: user, deadline: deadline ?? defaultDeadline,
-                         work: { let result = self.run(user, job); return { finish(result) } },
-                         fail: { finish(.failure($0)) }))
+        let entry = Job(user: user, deadline: deadline ?? defaultDeadline, ahead: ahead,
+                        work: { let result = self.run(user, job); return { finish(result) } },
+                        fail: { finish(.failure($0)) })
+        if ahead {
+            queue.insert(entry, at: queue.firstIndex { !$0.ahead } ?? queue.endIndex)
+        } else {
+            queue.append(entry)
+        }
         condition.broadcast()
         condition.unlock()
     }

@@ -29,7 +29,7 @@ import Glibc
 /// user); past `maximumStuckThreads` stuck threads in all, no more are replaced and users
 /// whose homes did not answer before are refused until one returns (see `PoolState`).
 public final class UserFiles: Sendable {
-    private let pool: WorkerPool
+    let pool: WorkerPool
 
     /// Starts `threads` worker threads (at least one). `deadline` applies to every job that
     /// names none of its own; `maximumStuckThreads` bounds the threads set aside as stuck.
@@ -59,10 +59,14 @@ public final class UserFiles: Sendable {
     }
 
     /// `perform`, for async callers: suspends instead of blocking a cooperative thread.
-    public func perform<T: Sendable>(as user: UserAccount, deadline: JobDeadline? = nil,
+    /// `continuing`: the job continues work of this user's that a worker just did (a regular
+    /// registration's layers after its files), and goes ahead of the jobs waiting that have not
+    /// started anything yet: begun work ends first, rather than waiting a second time behind
+    /// every user who signed in meanwhile.
+    public func perform<T: Sendable>(as user: UserAccount, deadline: JobDeadline? = nil, continuing: Bool = false,
                                      _ job: @escaping @Sendable (UserHome) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            pool.enqueue(user, deadline, job) { continuation.resume(with: $0) }
+            pool.enqueue(user, deadline, job, ahead: continuing) { continuation.resume(with: $0) }
         }
     }
 
