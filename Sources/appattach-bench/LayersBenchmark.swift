@@ -152,11 +152,6 @@ struct LayersBenchmark: ParsableCommand {
         try runTool(["setpriv", "--reuid=\(account.uid)", "--regid=\(account.gid)", "--init-groups", "sh", "-c", script])
         return []
     }
-
-    /// The 1, 5 and 15 minute load averages.
-    func loadAverage() -> String {
-        ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "").split(separator: " ").prefix(3).joined(separator: " ")
-    }
 }
 
 /// One user's `prepareLayers`: the time of each layer and what failed.

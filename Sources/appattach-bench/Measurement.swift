@@ -50,6 +50,11 @@ func printTable(_ header: [String], _ rows: [[String]]) {
 func ms(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1000) }
 func sec(_ seconds: Double) -> String { String(format: "%.2f", seconds) }
 
+/// The 1, 5 and 15 minute load averages, as `/proc/loadavg` gives them ("?" when unreadable).
+func loadAverage() -> String {
+    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+}
+
 /// Runs a program and waits; throws if it fails.
 func runTool(_ argv: [String]) throws {
     let p = Process()

@@ -56,7 +56,7 @@ struct SignatureBenchmark: ParsableCommand {
         _ = try MSIXPackage.open(package).unpack(into: folder)
         try? fm.removeItem(atPath: app)
         print("package: \(made.files) files, \(made.bytes >> 20) MiB, signed by CN=appattach bench; unpacked at \(folder)")
-        print("load average: \((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?") (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
+        print("load average: \(loadAverage()) (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
 
         let trust = SignatureTrust(anchors: try TrustAnchors.load(ca + "/trusted"))
         var first = Samples(), sums = Samples(), fromFile = Samples(), inMemory = Samples()
