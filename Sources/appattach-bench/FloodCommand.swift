@@ -5,7 +5,7 @@ import Glibc
 /// tests that prove the agent sheds it. Opens many connections and trickles one byte at a time
 /// into each (never a whole request), and optionally asks for a large `History` and never reads
 /// the reply, reconnecting whenever the agent drops a connection. It stops by itself after
-/// `--seconds` and prints what the agent did to it.
+/// `--seconds`, or at SIGTERM/SIGINT, and prints what the agent did to it.
 struct FloodCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flood",
@@ -31,7 +31,10 @@ struct FloodCommand: ParsableCommand {
         var flood = Flood(socket: socket)
         let deadline = Flood.now() + seconds
         var nextTrickle = Flood.now()
-        while Flood.now() < deadline {
+        floodStopRequested = 0
+        signal(SIGTERM) { _ in floodStopRequested = 1 }
+        signal(SIGINT) { _ in floodStopRequested = 1 }
+        while Flood.now() < deadline && floodStopRequested == 0 {
             flood.fill(tricklers: connections, slowReaders: slowReaders)
             if Flood.now() >= nextTrickle {
                 flood.trickle()
@@ -41,7 +44,7 @@ struct FloodCommand: ParsableCommand {
             usleep(50_000)
         }
         flood.closeAll()
-        print("flood of \(socket) for \(Int(seconds)) s: \(flood.opened) connections opened, \(flood.refused) refused at connect, "
+        print("flood of \(socket) for \(Int(Flood.now() - deadline + seconds)) s: \(flood.opened) connections opened, \(flood.refused) refused at connect, "
               + "\(flood.dropped) dropped by the agent, \(flood.held) still held at the end, \(flood.repliesSeen) replies started")
     }
 
@@ -52,6 +55,9 @@ struct FloodCommand: ParsableCommand {
         _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 }
+
+/// Set by the SIGTERM/SIGINT handler: the flood ends and reports.
+nonisolated(unsafe) private var floodStopRequested: sig_atomic_t = 0
 
 /// The flood's connections and what happened to them.
 struct Flood {
