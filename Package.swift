@@ -94,18 +94,22 @@ let package = Package(
         // XDG directories, or the XDG fallback (no libsystemd: appattachctl links it statically).
         .target(name: "Container", dependencies: ["AppData", "LinuxSystem"]),
 
+        // The version of appattach, for every program and the Debian package (scripts/package).
+        .target(name: "ProductVersion"),
+
         // The control socket's messages and client, shared by the agent and the command line.
         .target(name: "ControlProtocol", dependencies: ["LinuxSystem"]),
 
         // The root agent: the event loop wiring logind, host pool, staging, registration, state.
         .target(name: "Agent", dependencies: [
             "Systemd", "HostPool", "Staging", "Registration", "AppData", "StateStore", "MSIX", "PackageTrust", "LinuxSystem", "ControlProtocol",
+            "ProductVersion",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Executables.
         .executableTarget(name: "appattachd", dependencies: [
-            "Agent", "HostPool", "Systemd",
+            "Agent", "HostPool", "Systemd", "ProductVersion",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Shared by the two command-line programs: output options, plain writes, the publishing commands' names.
@@ -116,12 +120,12 @@ let package = Package(
         // The commands of a session host (stage, destage, status, launch, register, pam-hook, …):
         // no MSIX, XML, TOML or image writing, so that no Foundation start-up runs (see PublishingTools).
         .executableTarget(name: "appattachctl", dependencies: [
-            "CommandSupport", "Staging", "LinuxSystem", "ControlProtocol", "Container", "HostPool",
+            "CommandSupport", "Staging", "LinuxSystem", "ControlProtocol", "Container", "HostPool", "ProductVersion",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // pack, verify, inspect, expand, upload, hostpool: run as `appattachctl <command>`.
         .executableTarget(name: "appattach-tools", dependencies: [
-            "CommandSupport", "MSIX", "PackageTrust", "DiskImage", "Expand", "LinuxSystem", "HostPool", "ShareCatalog",
+            "CommandSupport", "MSIX", "PackageTrust", "DiskImage", "Expand", "LinuxSystem", "HostPool", "ShareCatalog", "ProductVersion",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Starts an app in its scope and container; dynamically linked (libsystemd).

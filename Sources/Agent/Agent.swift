@@ -1,6 +1,7 @@
 import Dispatch
 import Glibc
 import Logging
+import ProductVersion
 import StateStore
 import Staging
 import Systemd
@@ -30,7 +31,7 @@ public struct Agent: Sendable {
     public func run() async throws {
         let started = ContinuousClock.now
         let notifier = SystemdNotifier()
-        logger.info("appattach agent starting (config \(settings.configPath))", metadata: AgentEvent.agentStarted.metadata)
+        logger.info("appattach agent \(ProductVersion.current) starting (config \(settings.configPath))", metadata: AgentEvent.agentStarted.metadata)
         notifier.status("starting: opening the state database")
 
         // A damaged database is moved aside and rebuilt; staging is repaired and taken over.

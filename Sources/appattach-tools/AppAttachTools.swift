@@ -1,6 +1,7 @@
 import ArgumentParser
 import CommandSupport
 import Glibc
+import ProductVersion
 
 /// `appattach-tools`: the commands that prepare and publish packages (see
 /// `PublishingCommands`). Admins run them as `appattachctl <command>`, which hands the command
@@ -10,6 +11,7 @@ struct AppAttachTools: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "appattachctl",
         abstract: "Package, expand, inspect and publish MSIX apps for Linux session hosts.",
+        version: ProductVersion.current,
         subcommands: [
             InspectCommand.self,
             VerifyCommand.self,

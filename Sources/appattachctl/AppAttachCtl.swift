@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandSupport
 import Glibc
 import LinuxSystem
+import ProductVersion
 
 /// The process entry point: `stage IMAGE` and `destage TARGET` run synchronously, straight from
 /// `argv`, before anything else is set up; the publishing commands (`PublishingCommands`) are
@@ -40,6 +41,7 @@ struct AppAttachCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "appattachctl",
         abstract: "Package, expand, inspect and attach MSIX apps on Linux session hosts.",
+        version: ProductVersion.current,
         subcommands: [
             Published<Inspect>.self,
             Published<Verify>.self,

@@ -3,6 +3,7 @@ import Agent
 import Glibc
 import HostPool
 import Logging
+import ProductVersion
 import Systemd
 
 /// One line on standard error (journald keeps it for the unit when logging is not set up).
@@ -21,6 +22,9 @@ while index < arguments.count {
         index += 2
     case "--help", "-h":
         print("usage: appattachd [--config FILE]   (default \(HostConfig.defaultPath))")
+        exit(0)
+    case "--version":
+        print(ProductVersion.current)
         exit(0)
     default:
         complain("appattachd: unknown argument '\(arguments[index])' (usage: appattachd [--config FILE])")
