@@ -30,7 +30,11 @@ extension AgentCore {
     private func runHousekeeping(_ command: AgentCommand, status: StatusPublisher) {
         switch command {
         case .checkHostPool:
-            if refreshHostPool() { status.publish(statusLine) }
+            let hadPool = hostPool.definition != nil
+            if refreshHostPool() {
+                status.publish(statusLine)
+                if !hadPool, hostPool.definition != nil { registerSignInsMissed() }
+            }
         case .retryDestage:
             // Not while a registration under way may register from an image nobody has
             // registered yet: the timer comes back.

@@ -90,6 +90,27 @@ extension AgentCore {
         return timers
     }
 
+    /// The host pool is in force for the first time since the agent started (the file could not
+    /// be read until now: the share was away, or mid-replace): the users who signed in
+    /// meanwhile, whose registration failed for want of it, are registered now, not at their next
+    /// sign-in.
+    func registerSignInsMissed() {
+        guard let enqueue else { return }
+        var missed: [String] = []
+        for (uid, name) in tracker.signedIn.sorted(by: { $0.key < $1.key })
+        where registered[uid] == nil && !pendingSignIns.contains(where: { $0.uid == uid }) && !registrationIsLast(uid) {
+            guard let session = tracker.sessions.values.filter({ $0.uid == uid }).map(\.id).min() else { continue }
+            pendingSignIns.append((uid, name, session))
+            missed.append(name)
+        }
+        guard !missed.isEmpty else { return }
+        logger.notice("host pool \(hostPool.displayName) in force now: registering \(missed.count) users who signed in without it (\(missed.joined(separator: ", ")))")
+        if !signInsQueued {
+            signInsQueued = true
+            enqueue(.registerSignIns)
+        }
+    }
+
     /// Takes `uid` out of the queued sign-ins: something else registers or deregisters it now.
     func dropQueuedSignIn(_ uid: UInt32) {
         pendingSignIns.removeAll { $0.uid == uid }

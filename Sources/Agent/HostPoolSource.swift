@@ -57,8 +57,13 @@ struct HostPoolSource {
             problem = nil
             return .loaded(previous: previous)
         } catch {
+            // A file that could not be read is tried again at the next check, unchanged or
+            // not (a share that went away for a moment, a replace in flight); one that was read
+            // and refused waits for a change. The same failure again is not news.
+            let repeated = problem == error
             problem = error
-            return .rejected(error)
+            if error.unreadable { version = nil }
+            return repeated ? .unchanged : .rejected(error)
         }
     }
 }

@@ -11,11 +11,15 @@ public struct ConfigurationError: AppAttachError, Equatable, Sendable {
     public let line: Int?
     /// What is wrong, without the file and line.
     public let message: String
+    /// The file could not be read (opened, or read to its end): the problem may be the share's
+    /// for a moment, not the file's, and reading it again may succeed.
+    public let unreadable: Bool
 
-    public init(file: String, line: Int?, message: String) {
+    public init(file: String, line: Int?, message: String, unreadable: Bool = false) {
         self.file = file
         self.line = line
         self.message = message
+        self.unreadable = unreadable
     }
 
     public var description: String {

@@ -30,9 +30,9 @@ struct TOMLDocument {
         } catch let error as ConfigurationError {
             throw error
         } catch let error as SystemCallError {
-            throw ConfigurationError(file: displayName, line: nil, message: "cannot \(error.call): \(error.reason)")
+            throw ConfigurationError(file: displayName, line: nil, message: "cannot \(error.call): \(error.reason)", unreadable: true)
         } catch {
-            throw ConfigurationError(file: displayName, line: nil, message: "cannot read: \(error)")
+            throw ConfigurationError(file: displayName, line: nil, message: "cannot read: \(error)", unreadable: true)
         }
         return try parse(bytes: bytes, displayName: displayName)
     }

@@ -53,4 +53,31 @@ struct HostPoolSourceTests {
         guard case .unchanged = source.check() else { Issue.record("and it is reported once"); return }
         #expect(source.definition == nil)
     }
+
+    @Test("a file that cannot be read is reported once, read again at every check, and loads once it can be read")
+    func unreadable() throws {
+        defer { try? FileManager.default.removeItem(atPath: share) }
+        // A directory where the file should be: opening works, reading fails (EISDIR), as a
+        // read fails on a share that hiccups.
+        try FileManager.default.createDirectory(atPath: share + "/hostpools/pool1.toml", withIntermediateDirectories: true)
+        var source = HostPoolSource(share: share, pool: "pool1")
+        guard case .rejected(let error) = source.check() else { Issue.record("an unreadable file is a problem"); return }
+        #expect(error.unreadable, "\(error)")
+        guard case .unchanged = source.check() else { Issue.record("the same failure again is not reported again"); return }
+        #expect(source.definition == nil)
+        try FileManager.default.removeItem(atPath: share + "/hostpools/pool1.toml")
+        try write(Self.good)
+        guard case .loaded(let previous) = source.check() else { Issue.record("readable again, it loads"); return }
+        #expect(previous == nil)
+        #expect(source.problem == nil)
+    }
+
+    @Test("a file that was read and refused is not an unreadable one")
+    func refusedIsReadable() throws {
+        defer { try? FileManager.default.removeItem(atPath: share) }
+        try write("[[package]]\nimage = 1\n")
+        var source = HostPoolSource(share: share, pool: "pool1")
+        guard case .rejected(let error) = source.check() else { Issue.record("a bad file is refused"); return }
+        #expect(!error.unreadable, "\(error)")
+    }
 }
