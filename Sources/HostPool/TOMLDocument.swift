@@ -21,7 +21,13 @@ struct TOMLDocument {
         let bytes: [UInt8]
         do {
             let file = try OpenFile.openForReading(path)
-            let size = try file.size()
+            let status = try file.status()
+            // A directory or a device where the file should be is not an empty file: over a
+            // FUSE share a directory reads as no bytes, which would be an empty pool.
+            guard status.st_mode & S_IFMT == S_IFREG else {
+                throw ConfigurationError(file: displayName, line: nil, message: "is not a regular file", unreadable: true)
+            }
+            let size = UInt64(status.st_size)
             guard size <= UInt64(maximumSize) else {
                 throw ConfigurationError(file: displayName, line: nil,
                                          message: "is \(size) bytes, larger than the \(maximumSize) bytes a configuration file may have")

@@ -51,7 +51,7 @@ struct HostPoolDefinitionTests {
                                            message: "registration must be \"delayed\" or \"regular\", not \"eager\"")) {
             try HostPoolDefinition.load(share: share, pool: "pool1")
         }
-        #expect(throws: ConfigurationError(file: "hostpools/pool2.toml", line: nil, message: "cannot open: No such file or directory")) {
+        #expect(throws: ConfigurationError(file: "hostpools/pool2.toml", line: nil, message: "cannot open: No such file or directory", unreadable: true)) {
             try HostPoolDefinition.load(share: share, pool: "pool2")
         }
         #expect(throws: ConfigurationError.self) { try HostPoolDefinition.load(share: share, pool: "../x") }
