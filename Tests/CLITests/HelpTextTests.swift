@@ -44,6 +44,7 @@ struct HelpTextTests {
           --replace               Overwrite an image of the same name that has
                                   different content.
           --json                  Print machine-readable JSON instead of text.
+          --version               Show the version.
           -h, --help              Show help information.
         """#,
         "hostpool check": #"""
@@ -62,6 +63,7 @@ struct HelpTextTests {
         OPTIONS:
           --user <user>           Also show which packages this user (name or uid) gets.
           --json                  Print machine-readable JSON instead of text.
+          --version               Show the version.
           -h, --help              Show help information.
         """#,
         "register": #"""
@@ -80,6 +82,7 @@ struct HelpTextTests {
           --wait                  Return when the registration is done, not when it is
                                   queued.
           --json                  Print machine-readable JSON instead of text.
+          --version               Show the version.
           -h, --help              Show help information.
         """#,
         "deregister": #"""
@@ -99,6 +102,7 @@ struct HelpTextTests {
           --wait                  Return when the deregistration is done, not when it
                                   is queued.
           --json                  Print machine-readable JSON instead of text.
+          --version               Show the version.
           -h, --help              Show help information.
         """#,
         "history": #"""
@@ -109,6 +113,7 @@ struct HelpTextTests {
         OPTIONS:
           -n <n>                  How many events. (default: 20)
           --json                  Print machine-readable JSON instead of text.
+          --version               Show the version.
           -h, --help              Show help information.
         """#,
         "pam-hook": #"""
@@ -124,6 +129,7 @@ struct HelpTextTests {
         OPTIONS:
           --config <file>         The host configuration, for the timeout. (default:
                                   /etc/appattach/appattach.toml)
+          --version               Show the version.
           -h, --help              Show help information.
         """#,
         "status": #"""
@@ -137,6 +143,7 @@ struct HelpTextTests {
 
         OPTIONS:
           --json                  Print machine-readable JSON instead of text.
+          --version               Show the version.
           -h, --help              Show help information.
         """#,
     ]
@@ -157,6 +164,7 @@ struct HelpTextTests {
 
         OPTIONS:
           --json                  Print machine-readable JSON instead of text.
+          --version               Show the version.
           -h, --help              Show help information.
         """#
 
