@@ -65,16 +65,24 @@ let package = Package(
         // Staging: images on loop devices, mounted read-only; destaging; reconciliation.
         .target(name: "Staging", dependencies: ["DiskImage", "LinuxSystem"]),
 
+        // A host's health: the host-pool entries' policies applied to what failed to stage.
+        .target(name: "Health"),
+        // Metrics in Prometheus' text format, for node_exporter's textfile collector.
+        .target(name: "Metrics"),
+
         // Configuration: the host's config file, the host-pool files on the share, and who gets
         // which package (NSS).
         .target(name: "HostPool", dependencies: [
-            "LinuxSystem",
+            "LinuxSystem", "Health",
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
 
+        // Many hosts on one share: each host's report in <share>/hosts/, and the pool's view from them.
+        .target(name: "Fleet", dependencies: ["Health", "HostPool", "LinuxSystem"]),
+
         // The share's image directory and catalog: atomic uploads, safe against concurrent uploaders.
         .target(name: "ShareCatalog", dependencies: [
-            "DiskImage", "HostPool", "LinuxSystem",
+            "DiskImage", "HostPool", "LinuxSystem", "Fleet",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
@@ -98,12 +106,12 @@ let package = Package(
         .target(name: "ProductVersion"),
 
         // The control socket's messages and client, shared by the agent and the command line.
-        .target(name: "ControlProtocol", dependencies: ["LinuxSystem"]),
+        .target(name: "ControlProtocol", dependencies: ["LinuxSystem", "Health"]),
 
         // The root agent: the event loop wiring logind, host pool, staging, registration, state.
         .target(name: "Agent", dependencies: [
             "Systemd", "HostPool", "Staging", "Registration", "AppData", "StateStore", "MSIX", "PackageTrust", "LinuxSystem", "ControlProtocol",
-            "ProductVersion",
+            "ProductVersion", "Health", "Metrics", "Fleet",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -120,12 +128,12 @@ let package = Package(
         // The commands of a session host (stage, destage, status, launch, register, pam-hook, …):
         // no MSIX, XML, TOML or image writing, so that no Foundation start-up runs (see PublishingTools).
         .executableTarget(name: "appattachctl", dependencies: [
-            "CommandSupport", "Staging", "LinuxSystem", "ControlProtocol", "Container", "HostPool", "ProductVersion",
+            "CommandSupport", "Staging", "LinuxSystem", "ControlProtocol", "Container", "HostPool", "ProductVersion", "Health",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // pack, verify, inspect, expand, upload, hostpool: run as `appattachctl <command>`.
         .executableTarget(name: "appattach-tools", dependencies: [
-            "CommandSupport", "MSIX", "PackageTrust", "DiskImage", "Expand", "LinuxSystem", "HostPool", "ShareCatalog", "ProductVersion",
+            "CommandSupport", "MSIX", "PackageTrust", "DiskImage", "Expand", "LinuxSystem", "HostPool", "ShareCatalog", "ProductVersion", "Fleet", "Health",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Starts an app in its scope and container; dynamically linked (libsystemd).
@@ -162,13 +170,17 @@ let package = Package(
             "Systemd", "CSystemd",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "HostPoolTests", dependencies: ["HostPool", "LinuxSystem", "TestSupport"]),
+        .testTarget(name: "HostPoolTests", dependencies: ["HostPool", "Health", "LinuxSystem", "TestSupport"]),
+        .testTarget(name: "HealthTests", dependencies: ["Health"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "Health", "HostPool", "TestSupport"]),
         .testTarget(name: "ShareCatalogTests", dependencies: ["ShareCatalog", "DiskImage", "LinuxSystem", "TestSupport"]),
         .testTarget(name: "StateStoreTests", dependencies: [
             "StateStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "AgentTests", dependencies: [
             "Agent", "ControlProtocol", "HostPool", "LinuxSystem", "StateStore", "Systemd", "TestSupport", "Expand", "MSIX", "AppData", "PackageTrust",
+            "Health", "Fleet",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "TestSupport", dependencies: ["LinuxSystem"], path: "Tests/TestSupport"),

@@ -85,6 +85,9 @@ public struct Agent: Sendable {
             (settings.hostPoolPollInterval, .checkHostPool),
             (settings.destageRetryInterval, .retryDestage),
             (settings.removedAccountSweepInterval, .sweepRemovedAccounts),
+            (settings.stagingRetryInterval, .retryFailedStaging),
+            (settings.metricsInterval, .writeMetrics),
+            (settings.hostReportInterval, .reportHost),
         ]) {
             logger.notice("appattach agent ready: \(core.statusLine)", metadata: AgentEvent.agentReady.metadata([
                 "appattach.duration_usec": "\(AgentJournal.microseconds(ContinuousClock.now - started))",

@@ -28,6 +28,12 @@ enum AgentCommand: Sendable {
     case retryDestage
     /// Time to look for the app data and records of accounts that no longer exist.
     case sweepRemovedAccounts
+    /// Time to try the host pool's packages that failed to stage again (`HealthBook`).
+    case retryFailedStaging
+    /// Time to look whether this host's report on the share should be written.
+    case reportHost
+    /// Time to write the metrics file, if anything changed.
+    case writeMetrics
     /// Stage the next batch of the host pool's images (`PackageStager+Backlog`).
     case stageBacklog
     /// SIGTERM or SIGINT: finish what is queued, then stop.

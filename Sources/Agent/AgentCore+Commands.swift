@@ -41,6 +41,13 @@ extension AgentCore {
             if imagesInUseByHomeWork.isEmpty { stager.retryPendingDestages() }
         case .sweepRemovedAccounts:
             sweepRemovedAccounts()
+        case .retryFailedStaging:
+            retryFailedStaging()
+            status.publish(statusLine)
+        case .writeMetrics:
+            writeMetrics()
+        case .reportHost:
+            reportHostIfDue()
         case .stageBacklog:
             stageBacklogBatch()
             status.publish(statusLine)

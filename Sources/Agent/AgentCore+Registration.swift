@@ -63,7 +63,9 @@ extension AgentCore {
             let package: StagedPackageInfo
             do {
                 package = try stager.ensureStaged(assignment.entry)
+                stagingSucceeded(assignment.entry)
             } catch {
+                stagingFailed(assignment.entry, error)
                 journal.event(.registrationFailed, "cannot register \(assignment.entry.package) for \(account.name): \(error)",
                               level: .error, .init(user: account.name, uid: account.uid, package: "\(assignment.entry.package)", session: session))
                 continue
@@ -138,6 +140,12 @@ extension AgentCore {
             logger.error("cannot record the registrations of \(account.name)", error: error)
         }
         let recordedAt = JournalClock.nowMicroseconds()
+        // A sign-in's latency for the metrics: from logind's signal (when the agent got it)
+        // to the registrations recorded; a request's registration is not a sign-in's.
+        if let session {
+            let signalledAt = tracker.sessions[session]?.signalledAt ?? work.startedAt
+            journal.metrics.observeSignInRegistration(.microseconds(Int64(recordedAt) - Int64(signalledAt)))
+        }
         for var event in events {
             event.fields.extra["appattach.recorded_at_usec"] = "\(recordedAt)"
             journal.event(.packageRegistered, event.message, event.fields)

@@ -155,7 +155,8 @@ extension AgentCore {
             },
             refusedPackages: stager.refused.flatMap { image, folders in
                 folders.map { StatusReply.RefusedPackage(fullName: $0.key, imageID: image, reason: $0.value) }
-            }.sorted { ($0.fullName, $0.imageID) < ($1.fullName, $1.imageID) })
+            }.sorted { ($0.fullName, $0.imageID) < ($1.fullName, $1.imageID) },
+            health: health.report)
     }
 }
 

@@ -1,5 +1,7 @@
 import AppData
+import Fleet
 import Foundation
+import Health
 import HostPool
 import LinuxSystem
 import Logging
@@ -56,6 +58,15 @@ final class AgentCore {
     let desktopData: DesktopDataPublisher
     /// `stager.packagesChanged` when the desktop data was last handed over.
     var desktopDataPublished = -1
+    /// The host pool's entries that failed to stage, which make the host's health.
+    var health = HealthBook()
+    /// Writes this host's report to the share (nil when `share.report` is false).
+    let hostReportWriter: HostReportWriter?
+    /// What the last report said, and when it was handed to the writer.
+    var lastHostReport: (key: HostReportKey, at: ContinuousClock.Instant)?
+    /// The metrics file's text as last written.
+    var lastMetricsText = ""
+    var metricsDirectoryMissingLogged = false
 
     init(settings: AgentSettings, database: StateDatabase, logger: Logger) {
         self.settings = settings
@@ -68,6 +79,11 @@ final class AgentCore {
         stager = PackageStager(settings: settings, database: database, journal: journal)
         hostPool = HostPoolSource(share: settings.config.share.path, pool: settings.config.pool)
         desktopData = DesktopDataPublisher(SharedDesktopData(directory: settings.desktopDataDirectory), logger: logger)
+        hostReportWriter = settings.config.reportToShare
+            ? HostReportWriter(directory: HostReportDirectory(share: settings.config.share.path), logger: logger) : nil
+        stager.entryStaged = { [unowned self] entry, error in
+            if let error { stagingFailed(entry, error) } else { stagingSucceeded(entry) }
+        }
     }
 
     /// Hands the staged packages' desktop data to its publisher when they changed since the
@@ -89,7 +105,9 @@ final class AgentCore {
         let users = registered.count
         let problem = hostPool.problem.map { "; host pool file refused: \($0)" } ?? ""
         let homes = unresponsiveHomes.isEmpty ? "" : "; \(unresponsiveHomes.count) homes not answering"
-        return "\(activeEntries.count) active packages, \(images) images staged, \(users) users registered\(homes)\(problem)"
+        let report = health.report
+        let healthText = report.problems.isEmpty ? "" : "; \(report.summary)"
+        return "\(activeEntries.count) active packages, \(images) images staged, \(users) users registered\(healthText)\(homes)\(problem)"
     }
 
     // MARK: - Host pool
@@ -110,6 +128,7 @@ final class AgentCore {
             let active = activeEntries
             journal.event(.hostPoolReloaded, "host pool \(hostPool.displayName) in force: \(active.count) active of \(hostPool.definition?.packages.count ?? 0) packages",
                           level: previous == nil ? .info : .notice, record: previous == nil ? nil : .hostPoolChanged)
+            keepHealthOfActiveEntries()
             stageActive()
             stager.applyGates(hostPool.index)
             if previous != nil { stager.destageUnused(keep: wantedImages().union(imagesInUseByHomeWork)) }

@@ -8,6 +8,8 @@ import Systemd
 struct AgentJournal {
     let logger: Logger
     let database: StateDatabase
+    /// Counts the events for the metrics file.
+    let metrics = AgentMetrics()
 
     /// The fields an event may carry; nil ones are left out.
     struct Fields {
@@ -34,6 +36,7 @@ struct AgentJournal {
         if let mode = fields.mode { metadata["appattach.mode"] = .string(mode) }
         if let duration = fields.duration { metadata["appattach.duration_usec"] = .stringConvertible(Self.microseconds(duration)) }
         logger.log(level: level, "\(message)", error: error, metadata: event.metadata(metadata))
+        metrics.count(event, duration: fields.duration, bytes: fields.extra["appattach.size_bytes"].flatMap { Int("\($0)") })
         guard let kind else { return }
         do {
             try database.record(historyRecord(kind, message, fields))

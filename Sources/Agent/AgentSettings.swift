@@ -1,4 +1,5 @@
 import ControlProtocol
+import Glibc
 import HostPool
 import LinuxSystem
 import Registration
@@ -17,6 +18,17 @@ public struct AgentSettings: Sendable {
     public var hostPoolPollInterval: Duration = .seconds(5)
     /// How long a destage refused because the image is in use waits before it is tried again.
     public var destageRetryInterval: Duration = .seconds(15)
+    /// How often the host pool's packages that failed to stage are tried again (the host's
+    /// health clears when they stage).
+    public var stagingRetryInterval: Duration = .seconds(30)
+    /// How often the agent looks whether its report on the share should be written again, and
+    /// how old a report may get before it is written anyway (the fleet view's "stale" is 3 min).
+    public var hostReportInterval: Duration = .seconds(5)
+    public var hostReportRefresh: Duration = .seconds(60)
+    /// This host's name, as its report on the share is named.
+    public var hostName: String = AgentSettings.kernelHostName()
+    /// How often the metrics file is written, when anything changed (at once on a change of health).
+    public var metricsInterval: Duration = .seconds(15)
     /// How often the agent looks for app data and records of accounts that no longer exist
     /// (besides once at start), to remove them after `[deregistration] removed_account_retention_days`.
     public var removedAccountSweepInterval: Duration = .seconds(86_400)
@@ -78,5 +90,12 @@ public struct AgentSettings: Sendable {
     /// An image of the host pool, as this host sees it on the share.
     public func imagePath(_ entry: PackageEntry) -> String {
         config.share.path + "/" + entry.image
+    }
+
+    /// The kernel's host name (`gethostname`).
+    public static func kernelHostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -32,6 +32,8 @@ struct HostPoolSource {
     /// Why the file on the share is not the one in force, while that is so.
     private(set) var problem: ConfigurationError?
     private var version: Version?
+    /// The version of the file in force, and when it was applied.
+    private(set) var applied: (version: Version, at: ContinuousClock.Instant, wallClock: timespec)?
 
     init(share: String, pool: String) {
         self.share = share
@@ -55,6 +57,11 @@ struct HostPoolSource {
             definition = loaded
             index = HostPoolIndex(loaded)
             problem = nil
+            if let current {
+                var now = timespec()
+                clock_gettime(CLOCK_REALTIME, &now)
+                applied = (current, .now, now)
+            }
             return .loaded(previous: previous)
         } catch {
             // A file that could not be read is tried again at the next check, unchanged or

@@ -32,12 +32,17 @@ extension PackageStager {
         while taken < backlog.count {
             let entry = backlog[taken]
             taken += 1
-            if stagedPackage(providing: entry) != nil { continue }
+            if stagedPackage(providing: entry) != nil {
+                entryStaged?(entry, nil)
+                continue
+            }
             do {
                 staged.insert(try ensureStaged(entry).fullName)
+                entryStaged?(entry, nil)
             } catch {
                 journal.logger.error("package \(entry.package) of the host pool is not available on this host: \(error)",
                                      metadata: ["appattach.package": "\(entry.package)", "appattach.image": "\(entry.image)"])
+                entryStaged?(entry, error)
             }
             if ContinuousClock.now >= deadline { break }
         }

@@ -49,6 +49,8 @@ final class PackageStager {
     /// Called after each batch of staging from the backlog; at start-up the agent pings the
     /// watchdog from it.
     var afterBatch: (() -> Void)?
+    /// Called for every backlog entry staged (nil) or not (the error): the host's health.
+    var entryStaged: ((PackageEntry, (any Error)?) -> Void)?
     /// Images whose destaging was refused (in use) or failed, to be tried again.
     private(set) var destagePending: Set<String> = []
     /// The access list last applied to each gate, so an unchanged one is not rewritten.

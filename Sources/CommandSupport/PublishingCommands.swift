@@ -1,5 +1,5 @@
 /// The commands that prepare and publish packages: `pack`, `verify`, `inspect`, `expand`,
-/// `upload`, `hostpool`. They live in `appattach-tools` (with MSIX, XML, TOML and image
+/// `upload`, `hostpool`, `gc`. They live in `appattach-tools` (with MSIX, XML, TOML and image
 /// writing), which `appattachctl` hands their command lines to, so that the commands a session
 /// host runs at every sign-in, launch and stage start without loading any of that.
 public enum PublishingCommands {
@@ -15,7 +15,8 @@ public enum PublishingCommands {
         ("pack", "Package a directory holding a Linux app as an MSIX."),
         ("expand", "Expand MSIX packages into an image for the MSIX share."),
         ("upload", "Copy an image onto the MSIX share and record it in the share's catalog."),
-        ("hostpool", "Check host-pool files."),
+        ("hostpool", "Check and change host-pool files, and see the hosts of a pool."),
+        ("gc", "List the images on the share that no host pool names and no host has staged; remove them with --delete."),
     ]
 
     /// The summary of command `name`.

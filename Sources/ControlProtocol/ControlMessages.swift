@@ -1,4 +1,5 @@
 import Foundation
+import Health
 
 /// `Register`: register `user`'s packages. With `wait`, the reply comes when they are
 /// registered (the PAM hook's way of holding a sign-in); without, as soon as the work is queued.
@@ -115,6 +116,9 @@ public struct StatusReply: Codable, Sendable, Equatable {
     /// Package folders of staged images that are not exposed, and why; nil from an agent
     /// before this field.
     public var refusedPackages: [RefusedPackage]?
+    /// The host's health with a reason per package that failed to stage; nil from an agent
+    /// before this field.
+    public var health: HealthReport?
 
     /// A package folder of a staged image that the agent did not expose.
     public struct RefusedPackage: Codable, Sendable, Equatable {
@@ -129,11 +133,13 @@ public struct StatusReply: Codable, Sendable, Equatable {
 
     public init(hostPool: String, hostPoolProblem: String?, activePackages: Int, stagedImages: Int,
                 packages: [Package], signedInUsers: [String], registrations: [Registration],
-                unresponsiveHomes: [UnresponsiveHome]? = nil, refusedPackages: [RefusedPackage]? = nil) {
+                unresponsiveHomes: [UnresponsiveHome]? = nil, refusedPackages: [RefusedPackage]? = nil,
+                health: HealthReport? = nil) {
         self.hostPool = hostPool; self.hostPoolProblem = hostPoolProblem; self.activePackages = activePackages
         self.stagedImages = stagedImages; self.packages = packages; self.signedInUsers = signedInUsers
         self.registrations = registrations; self.unresponsiveHomes = unresponsiveHomes
         self.refusedPackages = refusedPackages
+        self.health = health
     }
 }
 

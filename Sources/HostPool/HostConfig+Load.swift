@@ -16,11 +16,11 @@ extension HostConfig {
         let root = document.rootReader()
         try root.rejectUnknownKeys(allowed: ["share", "pool", "state_directory", "runtime_directory",
                                              "registration", "deregistration", "state", "log_level",
-                                             "signature", "trusted_publishers"])
+                                             "signature", "trusted_publishers", "metrics"])
         guard let shareTable = try root.table("share") else {
             throw root.error("the [share] table is missing; it names where the share is mounted (share.path)")
         }
-        try shareTable.rejectUnknownKeys(allowed: ["path", "mount"])
+        try shareTable.rejectUnknownKeys(allowed: ["path", "mount", "report"])
         let sharePath = try absolutePath(shareTable, "path", default: nil)
         let mount = try shareMount(shareTable)
 
@@ -28,6 +28,7 @@ extension HostConfig {
         if let problem = poolNameProblem(pool) { throw root.error("pool \(problem)", key: "pool") }
 
         var config = HostConfig(share: Share(path: sharePath, mount: mount), pool: pool)
+        config.reportToShare = try shareTable.bool("report") ?? true
         config.stateDirectory = try absolutePath(root, "state_directory", default: defaultStateDirectory)
         config.runtimeDirectory = try absolutePath(root, "runtime_directory", default: defaultRuntimeDirectory)
         if let registration = try root.table("registration") {
@@ -52,6 +53,19 @@ extension HostConfig {
             config.keepEventsDays = try state.int("keep_events_days", in: 1...3_650) ?? defaultKeepEventsDays
             // Ten million events are a few gigabytes of state.db; more is a typo.
             config.keepEvents = try state.int("keep_events", in: 1_000...10_000_000) ?? defaultKeepEvents
+        }
+        if let metrics = try root.table("metrics") {
+            try metrics.rejectUnknownKeys(allowed: ["textfile"])
+            if try metrics.string("textfile") == "" {
+                config.metricsTextfile = nil
+            } else {
+                config.metricsTextfile = try absolutePath(metrics, "textfile", default: defaultMetricsTextfile)
+                // node_exporter reads *.prom only; another name would be written and never read.
+                guard config.metricsTextfile?.hasSuffix(".prom") == true else {
+                    throw metrics.error("metrics.textfile must end in .prom (node_exporter's textfile collector reads only those), not \"\(config.metricsTextfile ?? "")\"",
+                                        key: "textfile")
+                }
+            }
         }
         config.logLevel = try root.choice("log_level", of: LogLevel.self) ?? defaultLogLevel
         config.signaturePolicy = try root.choice("signature", of: SignaturePolicy.self) ?? defaultSignaturePolicy
@@ -94,7 +108,7 @@ extension HostConfig {
 
     /// Why `name` cannot name a host-pool file, or nil. The name becomes a file name on the
     /// share, so it must not be able to point anywhere else.
-    static func poolNameProblem(_ name: String) -> String? {
+    public static func poolNameProblem(_ name: String) -> String? {
         let allowed = name.unicodeScalars.allSatisfy {
             $0.isASCII && (TableReader.isAlphanumeric($0) || $0 == "-" || $0 == "_" || $0 == ".")
         }

@@ -83,6 +83,15 @@ public struct HostConfig: Sendable, Equatable {
     /// a directory of certificates.
     public var trustedPublishers: String = defaultTrustedPublishers
 
+    /// Whether the agent writes this host's report to `<share>/hosts/<host>.json` (the fleet
+    /// view); it needs write access there.
+    public var reportToShare: Bool = true
+
+    /// Where the agent writes its metrics for node_exporter's textfile collector (nil: nowhere).
+    /// Written only while the file's directory exists.
+    public var metricsTextfile: String? = defaultMetricsTextfile
+    public static let defaultMetricsTextfile = "/var/lib/prometheus/node-exporter/appattach.prom"
+
     public static let defaultSignaturePolicy = SignaturePolicy.required
     public static let defaultTrustedPublishers = "system"
     public static let defaultStateDirectory = "/var/lib/appattach"

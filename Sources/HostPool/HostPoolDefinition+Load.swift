@@ -1,3 +1,5 @@
+import Health
+
 extension HostPoolDefinition {
     /// Reads and validates `<share>/hostpools/<pool>.toml`. Returns a definition in which every
     /// entry is usable, or throws `ConfigurationError` naming the file (relative to the share)

@@ -1,3 +1,5 @@
+import Health
+
 /// What a host pool gets, from the share's `hostpools/<pool>.toml`: the packages added to the
 /// pool (image, registration mode, state, health policy) and the users and groups each is
 /// published to. A sample with every key explained is `config/hostpool-example.toml`.
@@ -64,13 +66,3 @@ public enum PackageState: String, Sendable, Equatable, CaseIterable, Codable {
     case active, inactive
 }
 
-/// What a host reports about itself when staging this package fails (AVD's
-/// `FailHealthCheckOnStagingFailure`).
-public enum HealthPolicy: String, Sendable, Equatable, CaseIterable, Codable {
-    /// The host is reported unhealthy, so brokers stop sending new sessions to it.
-    case unhealthy = "Unhealthy"
-    /// The host keeps taking sessions but is flagged for an admin to look at.
-    case needsAssistance = "NeedsAssistance"
-    /// The failure is logged only.
-    case doNotFail = "DoNotFail"
-}

@@ -1,4 +1,5 @@
 import Glibc
+import Health
 import LinuxSystem
 
 /// What a host-pool file means on this host: each package with its users and groups resolved

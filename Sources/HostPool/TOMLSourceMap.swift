@@ -20,6 +20,9 @@ struct TOMLSourceMap {
         lines = scanner.lines
     }
 
+    /// The line on which `path` itself is written, or nil when it is not.
+    func exactLine(of path: [Component]) -> Int? { lines[path] }
+
     /// The line of `path`, or of its nearest enclosing table or key when `path` itself is not
     /// written (a missing key is reported on the line of the table that should hold it).
     func line(of path: [Component]) -> Int? {

@@ -37,6 +37,12 @@ struct TableReader {
         return value
     }
 
+    func bool(_ key: String) throws(ConfigurationError) -> Bool? {
+        guard let value = table[key] else { return nil }
+        guard value.type == .bool, let bool = value.bool else { throw mismatch(key, value, expected: "true or false") }
+        return bool
+    }
+
     func int(_ key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
         guard let value = table[key] else { return nil }
         guard value.type == .int, let int = value.int else { throw mismatch(key, value, expected: "an integer") }

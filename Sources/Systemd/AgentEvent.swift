@@ -62,6 +62,10 @@ public enum AgentEvent: String, CaseIterable, Sendable {
     /// A package folder of a staged image was not exposed: its manifest breaks the schema's
     /// rules, or the folder's name is not its manifest's identity.
     case packageRefused
+    /// The host's health changed (`Healthy`, `NeedsAssistance`, `Unhealthy`): a package of the
+    /// host pool could not be staged and its entry's policy says what that makes of the host,
+    /// or the last such failure cleared.
+    case healthChanged
 
     /// The 128-bit id as journald prints it: 32 lower-case hex digits.
     public var messageID: String {
@@ -90,6 +94,7 @@ public enum AgentEvent: String, CaseIterable, Sendable {
         case .homeUnresponsive: return "e0f06948303f4796beb7ebf84d1feb0f"
         case .stateDatabaseRebuilt: return "4385960161174afc823711a820081643"
         case .packageRefused: return "d2fdfed855d846d0846b37effd6819c7"
+        case .healthChanged: return "b27340a49340452b820727bc3b838a42"
         }
     }
 

@@ -19,6 +19,7 @@ struct AppAttachTools: ParsableCommand {
             ExpandCommand.self,
             UploadCommand.self,
             HostPoolCommand.self,
+            GcCommand.self,
         ]
     )
 

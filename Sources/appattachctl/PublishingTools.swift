@@ -36,6 +36,7 @@ enum Pack: PublishedName { static let name = "pack" }
 enum Expand: PublishedName { static let name = "expand" }
 enum Upload: PublishedName { static let name = "upload" }
 enum HostPool: PublishedName { static let name = "hostpool" }
+enum Gc: PublishedName { static let name = "gc" }
 
 /// A publishing command as `appattachctl --help` lists it. Its command lines never reach the
 /// parser (`PublishingTools.handOver` runs first); should one arrive some other way, it is

@@ -1,6 +1,7 @@
 import CommandSupport
 import ArgumentParser
 import Foundation
+import Health
 import Staging
 import ControlProtocol
 
@@ -130,6 +131,10 @@ enum AgentStatusText {
     static func lines(_ agent: StatusReply) -> [String] {
         var lines = ["agent: host pool \(agent.hostPool): \(agent.activePackages) active packages, \(agent.stagedImages) images staged"]
         if let problem = agent.hostPoolProblem { lines.append("  host pool file refused (last good one in force): \(problem)") }
+        if let health = agent.health {
+            lines.append("  health: \(health.summary)")
+            for problem in health.problems { lines.append("    \(problem.package) (\(problem.image), \(problem.policy.rawValue)): \(problem.reason)") }
+        }
         lines.append("  signed in: " + (agent.signedInUsers.isEmpty ? "nobody" : agent.signedInUsers.joined(separator: ", ")))
         for registration in agent.registrations {
             lines.append("  \(registration.user): \(registration.packageFullName) (\(registration.mode), \(registration.state))")

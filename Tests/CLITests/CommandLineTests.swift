@@ -60,7 +60,7 @@ struct CommandLineTests {
     func help() throws {
         let r = try Self.run(["--help"])
         #expect(r.status == 0)
-        for command in ["inspect", "verify", "pack", "expand", "stage", "destage", "status"] {
+        for command in ["inspect", "verify", "pack", "expand", "stage", "destage", "status", "health"] {
             #expect(r.out.contains("  \(command) "), "missing \(command) in:\n\(r.out)")
         }
     }
@@ -91,6 +91,20 @@ struct CommandLineTests {
         let json = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
         #expect(json != nil)
         #expect(r.out.contains("_8wekyb3d8bbwe"))
+    }
+
+    @Test("health with no agent answering: Unhealthy, exit status 2, naming the socket and the reason")
+    func healthWithoutAgent() throws {
+        let dir = TestEnvironment.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let socket = dir + "/io.appattach.Manager"
+        let r = try Self.run(["health"], environment: ["APPATTACH_SOCKET": socket, "PATH": "/usr/bin:/bin"])
+        #expect(r.status == 2)
+        #expect(r.out.hasPrefix("Unhealthy: the agent does not answer: ") && r.out.contains(socket), "\(r.out)")
+        let json = try Self.run(["health", "--json"], environment: ["APPATTACH_SOCKET": socket, "PATH": "/usr/bin:/bin"])
+        #expect(json.status == 2)
+        let object = try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any]
+        #expect(object?["state"] as? String == "Unhealthy" && object?["exitStatus"] as? Int == 2)
     }
 
     @Test("missing and too-small files give one-line errors")

@@ -47,6 +47,25 @@ struct HelpTextTests {
           --version               Show the version.
           -h, --help              Show help information.
         """#,
+        "health": #"""
+        OVERVIEW: Show this host's health (Healthy, NeedsAssistance, Unhealthy) with a
+        reason per package.
+
+        A package of the host pool that this host cannot stage makes the host what its
+        entry's health key says: Unhealthy (send no new sessions here), NeedsAssistance
+        (keep serving, flag for an admin) or DoNotFail (logged only). The exit status
+        is 0 for Healthy, 1 for NeedsAssistance and 2 for Unhealthy; a host whose agent
+        does not answer is Unhealthy, since nobody who signs in gets apps. Any user may
+        ask.
+
+        USAGE: appattachctl health [--timeout <seconds>] [--json]
+
+        OPTIONS:
+          --timeout <seconds>     How long to wait for the agent's answer. (default: 5)
+          --json                  Print machine-readable JSON instead of text.
+          --version               Show the version.
+          -h, --help              Show help information.
+        """#,
         "hostpool check": #"""
         OVERVIEW: Validate a host-pool file and show its packages and whom they are
         published to.

@@ -20,6 +20,8 @@ struct HostConfigTests {
         #expect(config.logLevel == .info)
         #expect(config.signaturePolicy == .required && config.trustedPublishers == "/etc/appattach/trusted-publishers")
         #expect(config.hostPoolPath == "/mnt/appattach/hostpools/pool1.toml")
+        #expect(config.metricsTextfile == "/var/lib/prometheus/node-exporter/appattach.prom")
+        #expect(config.reportToShare)
     }
 
     @Test("a minimal file gets the documented defaults")
@@ -32,6 +34,13 @@ struct HostConfigTests {
         #expect(config.keepEventsDays == 30 && config.keepEvents == 100_000)
         #expect(config.logLevel == .info)
         #expect(config.signaturePolicy == .required && config.trustedPublishers == "system", "signatures required, as AVD")
+        #expect(config.metricsTextfile == "/var/lib/prometheus/node-exporter/appattach.prom", "where Debian's node_exporter reads")
+    }
+
+    @Test("metrics.textfile = \"\" writes no metrics")
+    func metricsOff() throws {
+        let config = try HostConfig.parse(Self.base + "[metrics]\ntextfile = \"\"\n", displayName: "a.toml")
+        #expect(config.metricsTextfile == nil)
     }
 
     @Test("every value can be set")
@@ -46,6 +55,7 @@ struct HostConfigTests {
             [share]
             path = "/mnt/s"
             mount = "smbnetfs"
+            report = false
             [registration]
             logon_timeout_seconds = 0
             [deregistration]
@@ -55,6 +65,8 @@ struct HostConfigTests {
             [state]
             keep_events_days = 7
             keep_events = 5000
+            [metrics]
+            textfile = "/srv/metrics/appattach.prom"
             """, displayName: "a.toml")
         var expected = HostConfig(share: .init(path: "/mnt/s", mount: .smbnetfs), pool: "east-2",
                                   stateDirectory: "/srv/state", runtimeDirectory: "/run/aa",
@@ -65,6 +77,8 @@ struct HostConfigTests {
         expected.keepEvents = 5000
         expected.signaturePolicy = .optional
         expected.trustedPublishers = "/etc/appattach/publishers"
+        expected.metricsTextfile = "/srv/metrics/appattach.prom"
+        expected.reportToShare = false
         #expect(config == expected)
     }
 
@@ -104,7 +118,15 @@ struct HostConfigTests {
         (base + "[registration]\nlogon_timeout = 5\n",
          "etc/a.toml:5: unknown key registration.logon_timeout (known keys: registration.logon_timeout_seconds)"),
         ("pool = \"p\"\nstate_dir = \"/x\"\n[share]\npath = \"/mnt/s\"\n",
-         "etc/a.toml:2: unknown key state_dir (known keys: deregistration, log_level, pool, registration, runtime_directory, share, signature, state, state_directory, trusted_publishers)"),
+         "etc/a.toml:2: unknown key state_dir (known keys: deregistration, log_level, metrics, pool, registration, runtime_directory, share, signature, state, state_directory, trusted_publishers)"),
+        (base + "[metrics]\ntextfile = \"/var/lib/node/appattach.txt\"\n",
+         "etc/a.toml:5: metrics.textfile must end in .prom (node_exporter's textfile collector reads only those), not \"/var/lib/node/appattach.txt\""),
+        (base + "[metrics]\ntextfile = \"appattach.prom\"\n",
+         "etc/a.toml:5: metrics.textfile must be an absolute path, not \"appattach.prom\""),
+        (base + "report = \"yes\"\n",
+         "etc/a.toml:4: share.report must be true or false, not a string"),
+        (base + "[metrics]\nfile = \"/x.prom\"\n",
+         "etc/a.toml:5: unknown key metrics.file (known keys: metrics.textfile)"),
         (base + "[state]\nkeep_events_days = 0\n",
          "etc/a.toml:5: state.keep_events_days must be from 1 to 3650, not 0"),
         (base + "[state]\nkeep_events = 999\n",

@@ -1,4 +1,5 @@
 import Foundation
+import Health
 import HostPool
 import Testing
 import TestSupport
