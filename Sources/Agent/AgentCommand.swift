@@ -22,8 +22,10 @@ enum AgentCommand: Sendable {
     /// After start-up: deregister registrations of users who are not signed in (left by a
     /// crash or a stop).
     case deregisterLeftovers
-    /// Time to look at the host-pool file again.
+    /// Time to look at the host-pool file again (read off the loop).
     case checkHostPool
+    /// The look at the host-pool file came back.
+    case hostPoolRead(HostPoolSource.Read)
     /// Time to try refused destages again.
     case retryDestage
     /// Time to look for the app data and records of accounts that no longer exist.

@@ -30,11 +30,9 @@ extension AgentCore {
     private func runHousekeeping(_ command: AgentCommand, status: StatusPublisher) {
         switch command {
         case .checkHostPool:
-            let hadPool = hostPool.definition != nil
-            if refreshHostPool() {
-                status.publish(statusLine)
-                if !hadPool, hostPool.definition != nil { registerSignInsMissed() }
-            }
+            startHostPoolRead()
+        case .hostPoolRead(let read):
+            hostPoolReadDone(read, status: status)
         case .retryDestage:
             // Not while a registration under way may register from an image nobody has
             // registered yet: the timer comes back.

@@ -64,6 +64,15 @@ final class AgentCore {
     let hostReportWriter: HostReportWriter?
     /// What the last report said, and when it was handed to the writer.
     var lastHostReport: (key: HostReportKey, at: ContinuousClock.Instant)?
+    /// Where the host-pool file is read, off the loop (`AgentCore+HostPoolPoll`).
+    let hostPoolReader = DispatchQueue(label: "appattach.host-pool-reader")
+    /// When the look at the host-pool file under way started, if one is.
+    var hostPoolReadStarted: ContinuousClock.Instant?
+    /// Whether the journal said that the share does not answer (said once per episode).
+    var shareSilenceReported = false
+    /// Runs on the reader's thread before each look at the share: tests make it wait, as a
+    /// share that does not answer does (a real one cannot be made to hang on cue).
+    var beforeShareRead: (@Sendable () -> Void)?
     /// The metrics file's text as last written.
     var lastMetricsText = ""
     var metricsDirectoryMissingLogged = false
@@ -116,7 +125,13 @@ final class AgentCore {
     /// the gates, destages what no active entry wants and nobody uses. Returns true on a change.
     @discardableResult
     func refreshHostPool() -> Bool {
-        switch hostPool.check() {
+        applyHostPool(hostPool.reader()())
+    }
+
+    /// Applies a look at the host-pool file (`refreshHostPool`, or the loop's read off it).
+    @discardableResult
+    func applyHostPool(_ read: HostPoolSource.Read) -> Bool {
+        switch hostPool.apply(read) {
         case .unchanged:
             return false
         case .rejected(let error):

@@ -18,6 +18,8 @@ public struct AgentSettings: Sendable {
     public var hostPoolPollInterval: Duration = .seconds(5)
     /// How long a destage refused because the image is in use waits before it is tried again.
     public var destageRetryInterval: Duration = .seconds(15)
+    /// How long a look at the share may take before the journal says it does not answer.
+    public var shareAnswerDeadline: Duration = .seconds(30)
     /// How often the host pool's packages that failed to stage are tried again (the host's
     /// health clears when they stage).
     public var stagingRetryInterval: Duration = .seconds(30)

@@ -44,26 +44,50 @@ struct HostPoolSource {
     var displayName: String { HostPoolDefinition.relativePath(pool: pool) }
     var path: String { HostPoolDefinition.path(share: share, pool: pool) }
 
-    /// Reads the file if it changed since the last check (or was never read).
-    mutating func check() -> Change {
-        var st = stat()
-        let current: Version? = stat(path, &st) == 0 ? Version(modified: st.st_mtim, size: Int(st.st_size)) : nil
-        if let current, current == version { return .unchanged }
-        if current == nil, version == nil, problem != nil { return .unchanged }
-        version = current
-        do {
-            let loaded = try HostPoolDefinition.load(share: share, pool: pool)
+    /// What one look at the share found: made anywhere by `reader()` (it touches only the
+    /// share, which may be slow or away), applied to the source by `apply` on the loop.
+    struct Read: @unchecked Sendable {
+        /// The file's version as the look saw it; nil when it could not be seen.
+        var version: Version?
+        /// Nothing to apply: unchanged since the last read, or still not there.
+        var outcome: Result<(HostPoolDefinition, HostPoolIndex), ConfigurationError>?
+    }
+
+    /// A look at the file that reads it if it changed since the last one applied (or was never
+    /// read, or could not be read), and indexes what it read. Holds a copy of what it needs.
+    func reader() -> @Sendable () -> Read {
+        let path = path, share = share, pool = pool, known = version, hasProblem = problem != nil
+        return {
+            var st = stat()
+            let current: Version? = stat(path, &st) == 0 ? Version(modified: st.st_mtim, size: Int(st.st_size)) : nil
+            if let current, current == known { return Read(version: current, outcome: nil) }
+            if current == nil, known == nil, hasProblem { return Read(version: nil, outcome: nil) }
+            do throws(ConfigurationError) {
+                let loaded = try HostPoolDefinition.load(share: share, pool: pool)
+                return Read(version: current, outcome: .success((loaded, HostPoolIndex(loaded))))
+            } catch {
+                return Read(version: current, outcome: .failure(error))
+            }
+        }
+    }
+
+    /// Takes what `read` found: a new definition in force, or a problem reported once.
+    mutating func apply(_ read: Read) -> Change {
+        guard let outcome = read.outcome else { return .unchanged }
+        version = read.version
+        switch outcome {
+        case .success(let (loaded, index)):
             let previous = definition
             definition = loaded
-            index = HostPoolIndex(loaded)
+            self.index = index
             problem = nil
-            if let current {
+            if let current = read.version {
                 var now = timespec()
                 clock_gettime(CLOCK_REALTIME, &now)
                 applied = (current, .now, now)
             }
             return .loaded(previous: previous)
-        } catch {
+        case .failure(let error):
             // A file that could not be read is tried again at the next check, unchanged or
             // not (a share that went away for a moment, a replace in flight); one that was read
             // and refused waits for a change. The same failure again is not news.
@@ -72,5 +96,10 @@ struct HostPoolSource {
             if error.unreadable { version = nil }
             return repeated ? .unchanged : .rejected(error)
         }
+    }
+
+    /// Reads the file if it changed since the last check (or was never read), here and now.
+    mutating func check() -> Change {
+        apply(reader()())
     }
 }

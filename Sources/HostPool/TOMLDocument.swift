@@ -20,7 +20,8 @@ struct TOMLDocument {
     static func load(path: String, displayName: String) throws(ConfigurationError) -> TOMLDocument {
         let bytes: [UInt8]
         do {
-            let file = try OpenFile.openForReading(path)
+            // Without waiting: a FIFO where the file should be would hold the agent's start.
+            let file = try OpenFile.openForReadingWithoutWaiting(path)
             let status = try file.status()
             // A directory or a device where the file should be is not an empty file: over a
             // FUSE share a directory reads as no bytes, which would be an empty pool.

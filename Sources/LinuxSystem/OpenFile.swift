@@ -25,6 +25,15 @@ public final class OpenFile: @unchecked Sendable {
         return OpenFile(adopting: fd, path: path)
     }
 
+    /// Opens `path` read-only without waiting for it (`O_NONBLOCK`): a FIFO or a device where a
+    /// file is expected opens at once instead of blocking until a writer comes, so that the
+    /// caller can look at what it is (`status()`) and refuse it. Reads of a regular file are
+    /// not affected.
+    public static func openForReadingWithoutWaiting(_ path: String) throws -> OpenFile {
+        let fd = try retryingOnInterrupt("open", path) { open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
+        return OpenFile(adopting: fd, path: path)
+    }
+
     /// Opens `path` read-only for direct I/O (`O_DIRECT`: reads bypass the page cache and must
     /// be aligned). Throws `EINVAL` where the file system has no direct I/O.
     public static func openForDirectReading(_ path: String) throws -> OpenFile {

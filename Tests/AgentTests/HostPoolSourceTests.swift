@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import HostPool
 import Testing
 import TestSupport
@@ -72,6 +73,18 @@ struct HostPoolSourceTests {
         #expect(source.problem == nil)
     }
 
+    @Test("a FIFO where the file should be is refused at once, not waited on")
+    func fifo() throws {
+        defer { try? FileManager.default.removeItem(atPath: share) }
+        try FileManager.default.createDirectory(atPath: share + "/hostpools", withIntermediateDirectories: true)
+        #expect(mkfifo(share + "/hostpools/pool1.toml", 0o644) == 0)
+        var source = HostPoolSource(share: share, pool: "pool1")
+        let started = ContinuousClock.now
+        guard case .rejected(let error) = source.check() else { Issue.record("a FIFO is not a host-pool file"); return }
+        #expect(ContinuousClock.now - started < .seconds(1))
+        #expect(error.description == "hostpools/pool1.toml: is not a regular file" && error.unreadable, "\(error)")
+    }
+
     @Test("a file that was read and refused is not an unreadable one")
     func refusedIsReadable() throws {
         defer { try? FileManager.default.removeItem(atPath: share) }
@@ -79,5 +92,53 @@ struct HostPoolSourceTests {
         var source = HostPoolSource(share: share, pool: "pool1")
         guard case .rejected(let error) = source.check() else { Issue.record("a bad file is refused"); return }
         #expect(!error.unreadable, "\(error)")
+    }
+}
+
+/// The loop's look at the host-pool file runs off the loop: a share that does not answer
+/// holds up no command; later polls wait for the look under way; the journal says once that
+/// the share does not answer, and once that it answers again; then the pool comes into force.
+@Suite("host-pool file read off the loop")
+struct HostPoolPollTests {
+    @Test("a share that does not answer: the loop goes on, one look at a time, reported once; answered, the pool is in force")
+    func silentShare() async throws {
+        let dir = TestEnvironment.makeTemporaryDirectory("poll")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = HostConfig(share: .init(path: dir + "/share"), pool: "pool1", stateDirectory: dir + "/state", runtimeDirectory: dir + "/run")
+        config.signaturePolicy = .optional
+        config.reportToShare = false
+        config.metricsTextfile = nil
+        var settings = AgentSettings(config: config, configPath: dir + "/appattach.toml")
+        settings.shareAnswerDeadline = .milliseconds(200)
+        try FileManager.default.createDirectory(atPath: dir + "/share/hostpools", withIntermediateDirectories: true)
+        try HostPoolSourceTests.good.write(toFile: dir + "/share/hostpools/pool1.toml", atomically: true, encoding: .utf8)
+        let log = CapturedLog()
+        let core = try AgentCore.open(settings: settings, logger: log.logger).core
+        let arrived = Shared<[HostPoolSource.Read]>([])
+        core.enqueue = { command in if case .hostPoolRead(let read) = command { arrived.value.append(read) } }
+        let gate = DispatchSemaphore(value: 0)
+        let reads = Shared(0)
+        core.beforeShareRead = { reads.value += 1; gate.wait() }
+
+        let started = ContinuousClock.now
+        core.startHostPoolRead()
+        #expect(ContinuousClock.now - started < .milliseconds(100), "the loop does not wait for the share")
+        try await Task.sleep(for: .milliseconds(300))
+        core.startHostPoolRead()
+        core.startHostPoolRead()
+        #expect(reads.value == 1, "one look at a time")
+        #expect(log.matching(.error, containing: "the share does not answer").count == 1)
+        #expect(core.hostPool.definition == nil && arrived.value.isEmpty)
+
+        gate.signal()
+        while arrived.value.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        core.hostPoolReadDone(arrived.value[0], status: nil)
+        #expect(core.hostPool.definition?.packages.count == 1)
+        #expect(log.matching(.notice, containing: "the share answers again").count == 1)
+        // The next poll looks again.
+        core.startHostPoolRead()
+        gate.signal()
+        while arrived.value.count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(reads.value == 2)
     }
 }
